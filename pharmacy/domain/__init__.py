@@ -1,0 +1,1 @@
+"""Pure domain rules: standard library and Decimal only (no Flask, no SQLAlchemy)."""
