@@ -1,0 +1,54 @@
+"""Command-line set-up: users for scripted installs, and demo data for evaluation."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from .database import unit_of_work
+from .domain.errors import ValidationFailed
+from .models import ROLES
+
+user_cli = AppGroup("user", help="Manage user accounts.")
+
+
+@user_cli.command("create")
+@click.option("--username", required=True)
+@click.option("--full-name", required=True)
+@click.option("--initials", required=True)
+@click.option("--role", "roles", multiple=True, required=True, type=click.Choice(ROLES))
+@click.password_option("--password", help="Prompted for when not given.")
+def create_user_command(username, full_name, initials, roles, password):
+    """Create a user (audited as done by the command line)."""
+    from .services import accounts
+
+    try:
+        with unit_of_work() as s:
+            user = accounts.create_user(
+                s,
+                "cli",
+                accounts.NewUser(username, full_name, initials, password, tuple(roles)),
+                current_app.config["PASSWORD_HASHER"],
+            )
+    except ValidationFailed as exc:
+        for err in exc.errors:
+            click.echo(f"error: {err.field}: {err.message}", err=True)
+        raise SystemExit(2) from None
+    click.echo(f"created user {user.username} with roles {', '.join(sorted(user.roles))}")
+
+
+@click.command("demo-data")
+def demo_data_command():
+    """Load a realistic demo pharmacy (users of each role, patients, formulas, lots)."""
+    from .demo import load_demo
+
+    with unit_of_work() as s:
+        summary = load_demo(s, current_app.config["PASSWORD_HASHER"])
+    for line in summary:
+        click.echo(line)
+
+
+def register_cli(app: Flask) -> None:
+    app.cli.add_command(user_cli)
+    app.cli.add_command(demo_data_command)

@@ -1,0 +1,116 @@
+"""Database plumbing: declarative base, exact decimal type, engine tuning, unit of work."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from sqlalchemy import BigInteger, MetaData, Numeric, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class ExactDecimal(TypeDecorator):
+    """A Decimal that round-trips exactly on every backend.
+
+    PostgreSQL stores NUMERIC natively. SQLite's NUMERIC passes values through float, so
+    there the value is stored as a scaled 64-bit integer (e.g. scale 4: 1.2345 mg -> 12345),
+    which also keeps SUM() and ORDER BY exact. A value with more decimal places than the
+    column's scale is refused rather than silently rounded.
+    """
+
+    impl = Numeric
+    cache_ok = True
+
+    def __init__(self, scale: int = 4, precision: int = 18):
+        super().__init__()
+        self.scale = scale
+        self.precision = precision
+
+    def load_dialect_impl(self, dialect):
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(BigInteger())
+        return dialect.type_descriptor(Numeric(self.precision, self.scale, asdecimal=True))
+
+    def _check(self, value) -> Decimal:
+        if isinstance(value, float):
+            raise TypeError("ExactDecimal refuses float; pass a Decimal or a string")
+        value = Decimal(value)
+        if not value.is_finite():
+            raise ValueError(f"{value} is not a finite quantity")
+        exponent = value.normalize().as_tuple().exponent
+        if isinstance(exponent, int) and -exponent > self.scale:
+            raise ValueError(f"{value} has more than {self.scale} decimal places")
+        if abs(value) >= Decimal(10) ** (self.precision - self.scale):
+            raise ValueError(f"{value} is too large for this column")
+        return value
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        value = self._check(value)
+        if dialect.name == "sqlite":
+            return int(value.scaleb(self.scale))
+        return value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if dialect.name == "sqlite":
+            return Decimal(int(value)).scaleb(-self.scale)
+        return Decimal(value)
+
+    def __repr__(self) -> str:
+        return f"ExactDecimal(scale={self.scale}, precision={self.precision})"
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def configure_sqlite(engine: Engine, busy_timeout_ms: int = 15000) -> None:
+    """Foreign keys on, WAL, a busy timeout, and BEGIN IMMEDIATE so writers queue, not fail."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        if engine.url.database not in (None, "", ":memory:"):
+            cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=FULL")
+        cur.close()
+        # Stop pysqlite from issuing its own deferred BEGIN; we issue BEGIN IMMEDIATE below.
+        dbapi_conn.isolation_level = None
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+@contextmanager
+def unit_of_work() -> Iterator:
+    """One use case, one transaction: commit on success, roll back on any error."""
+    from .extensions import db
+
+    try:
+        yield db.session
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise

@@ -1,0 +1,33 @@
+"""Every model module is imported here so Alembic's autogenerate sees the whole schema."""
+
+from .audit import AuditEvent
+from .batches import Batch, BatchLotUsage, Dispense, LabelPrint, QcResult
+from .clinical import Order, Patient, Prescriber, Prescription, TitrationStep
+from .formulas import Formula, FormulaIngredient
+from .inventory import Balance, Ingredient, IngredientLot
+from .people import ROLES, ApiToken, PharmacyProfile, User, UserRole, UserSession
+
+__all__ = [
+    "ROLES",
+    "ApiToken",
+    "AuditEvent",
+    "Balance",
+    "Batch",
+    "BatchLotUsage",
+    "Dispense",
+    "Formula",
+    "FormulaIngredient",
+    "Ingredient",
+    "IngredientLot",
+    "LabelPrint",
+    "Order",
+    "Patient",
+    "PharmacyProfile",
+    "Prescriber",
+    "Prescription",
+    "QcResult",
+    "TitrationStep",
+    "User",
+    "UserRole",
+    "UserSession",
+]

@@ -1,0 +1,15 @@
+from datetime import date, datetime
+
+from flask import Flask
+
+
+def register_filters(app: Flask) -> None:
+    @app.template_filter("dt")
+    def format_datetime(value):
+        if value is None:
+            return ""
+        if isinstance(value, datetime):
+            return value.strftime("%Y-%m-%d %H:%M")
+        if isinstance(value, date):
+            return value.isoformat()
+        return str(value)

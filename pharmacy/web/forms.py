@@ -1,0 +1,73 @@
+"""Form shapes only (required, formats). The rules themselves live in services and domain."""
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    PasswordField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+    widgets,
+)
+from wtforms.validators import DataRequired, Length
+
+from ..models import ROLES
+
+
+class LoginForm(FlaskForm):
+    username = StringField("User name", validators=[DataRequired(), Length(max=60)])
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=256)])
+
+
+class ChangePasswordForm(FlaskForm):
+    current_password = PasswordField("Current password", validators=[DataRequired()])
+    new_password = PasswordField("New password", validators=[DataRequired()])
+    confirm_password = PasswordField("Repeat new password", validators=[DataRequired()])
+
+
+class MultiCheckbox(SelectMultipleField):
+    widget = widgets.ListWidget(prefix_label=False)
+    option_widget = widgets.CheckboxInput()
+
+
+class UserForm(FlaskForm):
+    username = StringField("User name", validators=[DataRequired(), Length(max=60)])
+    full_name = StringField("Full name", validators=[DataRequired(), Length(max=120)])
+    initials = StringField("Initials", validators=[DataRequired(), Length(max=8)])
+    password = PasswordField("Password", validators=[DataRequired()])
+    roles = MultiCheckbox("Roles", choices=[(r, r.title()) for r in ROLES])
+
+
+class EditUserForm(FlaskForm):
+    roles = MultiCheckbox("Roles", choices=[(r, r.title()) for r in ROLES])
+    active = BooleanField("Account active")
+    reason = StringField("Reason for the change", validators=[Length(max=500)])
+
+
+class ProfileForm(FlaskForm):
+    name = StringField("Pharmacy name", validators=[DataRequired(), Length(max=200)])
+    address = TextAreaField("Address", validators=[DataRequired()])
+    phone = StringField("Phone", validators=[DataRequired(), Length(max=40)])
+    licence_number = StringField("Licence number", validators=[DataRequired(), Length(max=60)])
+
+
+class SetupForm(ProfileForm):
+    username = StringField("Your user name", validators=[DataRequired(), Length(max=60)])
+    full_name = StringField("Your full name", validators=[DataRequired(), Length(max=120)])
+    initials = StringField("Your initials", validators=[DataRequired(), Length(max=8)])
+    password = PasswordField("Password", validators=[DataRequired()])
+
+
+class TokenForm(FlaskForm):
+    name = StringField("What the token is for", validators=[DataRequired(), Length(max=80)])
+
+
+def apply_errors(form: FlaskForm, failure) -> None:
+    """Show domain/service field errors next to the matching form field."""
+    for err in failure.errors:
+        name = err.field.split(".")[-1]
+        field = getattr(form, name, None)
+        if field is not None and hasattr(field, "errors"):
+            field.errors = [*list(field.errors), err.message]
+        else:
+            form.form_errors.append(f"{err.field}: {err.message}")
