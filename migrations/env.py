@@ -6,7 +6,7 @@ import logging
 from logging.config import fileConfig
 
 from alembic import context
-from flask import current_app, has_app_context
+from flask import has_app_context
 
 config = context.config
 if config.config_file_name is not None and not config.attributes.get("skip_logging"):

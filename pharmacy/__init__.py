@@ -22,8 +22,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     config.check_database_url(app.config["SQLALCHEMY_DATABASE_URI"])
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=_migrations_dir(), render_as_batch=True,
-                     compare_type=True)
+    migrate.init_app(app, db, directory=_migrations_dir(), render_as_batch=True, compare_type=True)
     csrf.init_app(app)
     _init_login(app)
 
@@ -106,8 +105,9 @@ def _init_guards(app: Flask) -> None:
             if request.path.startswith("/api/"):
                 abort(401, "The API token is unknown, revoked, or its user is disabled.")
             if g.get("session_expired"):
-                flash("Your session expired after a period of inactivity. Sign in again.",
-                      "warning")
+                flash(
+                    "Your session expired after a period of inactivity. Sign in again.", "warning"
+                )
             session.pop("_user_id", None)
             return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
         if not access.allows(rule, current_user.roles):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from .database import unit_of_work
 from .domain.errors import ValidationFailed
@@ -39,6 +39,7 @@ def create_user_command(username, full_name, initials, roles, password):
 
 
 @click.command("demo-data")
+@with_appcontext
 def demo_data_command():
     """Load a realistic demo pharmacy (users of each role, patients, formulas, lots)."""
     from .demo import load_demo

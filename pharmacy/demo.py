@@ -49,8 +49,10 @@ def load_demo(session: Session, hasher_params: dict | None = None) -> list[str]:
         if session.scalar(select(User).where(User.username == username)):
             continue
         accounts.create_user(
-            session, "demo-data",
-            accounts.NewUser(username, name, initials, DEMO_PASSWORD, roles), hasher_params,
+            session,
+            "demo-data",
+            accounts.NewUser(username, name, initials, DEMO_PASSWORD, roles),
+            hasher_params,
         )
         out.append(f"user {username} ({', '.join(roles)}) password {DEMO_PASSWORD}")
     pharmacist = session.scalar(select(User).where(User.username == "pharmacist"))
@@ -70,25 +72,57 @@ def load_demo(session: Session, hasher_params: dict | None = None) -> list[str]:
 def _patients(session: Session) -> None:
     session.add_all(
         [
-            Patient(first_name="Margaret", last_name="Ellis", date_of_birth=date(1961, 4, 12),
-                    sex="female", address="14 Oak Lane, Springfield, IL", phone="217-555-0191",
-                    allergies="Penicillin", medications="Levothyroxine 75 mcg\nVitamin D3"),
-            Patient(first_name="James", last_name="Okoro", date_of_birth=date(1978, 9, 3),
-                    sex="male", address="9 Elm Court, Springfield, IL", phone="217-555-0173",
-                    allergies="", medications="Tramadol 50 mg as needed"),
-            Patient(first_name="Lucia", last_name="Fernandez", date_of_birth=date(1990, 1, 27),
-                    sex="female", address="302 Pine Ave, Chatham, IL", phone="217-555-0128",
-                    allergies="", medications="", breastfeeding=True),
+            Patient(
+                first_name="Margaret",
+                last_name="Ellis",
+                date_of_birth=date(1961, 4, 12),
+                sex="female",
+                address="14 Oak Lane, Springfield, IL",
+                phone="217-555-0191",
+                allergies="Penicillin",
+                medications="Levothyroxine 75 mcg\nVitamin D3",
+            ),
+            Patient(
+                first_name="James",
+                last_name="Okoro",
+                date_of_birth=date(1978, 9, 3),
+                sex="male",
+                address="9 Elm Court, Springfield, IL",
+                phone="217-555-0173",
+                allergies="",
+                medications="Tramadol 50 mg as needed",
+            ),
+            Patient(
+                first_name="Lucia",
+                last_name="Fernandez",
+                date_of_birth=date(1990, 1, 27),
+                sex="female",
+                address="302 Pine Ave, Chatham, IL",
+                phone="217-555-0128",
+                allergies="",
+                medications="",
+                breastfeeding=True,
+            ),
         ]
     )
     session.add_all(
         [
-            Prescriber(first_name="Helen", last_name="Park", credentials="MD",
-                       npi="1234567893", address="Springfield Neurology, 800 Clinic Dr",
-                       phone="217-555-0100"),
-            Prescriber(first_name="David", last_name="Ng", credentials="DO",
-                       npi="1245319599", address="Capitol Rheumatology, 45 State St",
-                       phone="217-555-0111"),
+            Prescriber(
+                first_name="Helen",
+                last_name="Park",
+                credentials="MD",
+                npi="1234567893",
+                address="Springfield Neurology, 800 Clinic Dr",
+                phone="217-555-0100",
+            ),
+            Prescriber(
+                first_name="David",
+                last_name="Ng",
+                credentials="DO",
+                npi="1245319599",
+                address="Capitol Rheumatology, 45 State St",
+                phone="217-555-0111",
+            ),
         ]
     )
     session.flush()
@@ -96,39 +130,131 @@ def _patients(session: Session) -> None:
 
 def _inventory(session: Session, receiver: User) -> None:
     today = date.today()
-    api = Ingredient(name="Naltrexone hydrochloride USP", kind="api", unit="mg",
-                     salt_form="hydrochloride", molecular_weight=D("377.86"),
-                     base_molecular_weight=D("341.40"), reorder_point=D("5000"))
-    mcc = Ingredient(name="Microcrystalline cellulose NF (Avicel PH-102)", kind="filler",
-                     unit="mg", tapped_density_mg_per_ml=D("400"), reorder_point=D("500000"))
-    shell = Ingredient(name="Gelatin capsule shells size 1, white", kind="capsule_shell",
-                       unit="each", capsule_size="1", reorder_point=D("2000"))
-    vehicle = Ingredient(name="Oral suspending vehicle, preserved (Ora-Plus/Ora-Sweet 1:1)",
-                         kind="vehicle", unit="mL", reorder_point=D("2000"))
+    api = Ingredient(
+        name="Naltrexone hydrochloride USP",
+        kind="api",
+        unit="mg",
+        salt_form="hydrochloride",
+        molecular_weight=D("377.86"),
+        base_molecular_weight=D("341.40"),
+        reorder_point=D("5000"),
+    )
+    mcc = Ingredient(
+        name="Microcrystalline cellulose NF (Avicel PH-102)",
+        kind="filler",
+        unit="mg",
+        tapped_density_mg_per_ml=D("400"),
+        reorder_point=D("500000"),
+    )
+    shell = Ingredient(
+        name="Gelatin capsule shells size 1, white",
+        kind="capsule_shell",
+        unit="each",
+        capsule_size="1",
+        reorder_point=D("2000"),
+    )
+    vehicle = Ingredient(
+        name="Oral suspending vehicle, preserved (Ora-Plus/Ora-Sweet 1:1)",
+        kind="vehicle",
+        unit="mL",
+        reorder_point=D("2000"),
+    )
     water = Ingredient(name="Purified water USP", kind="vehicle", unit="mL")
     session.add_all([api, mcc, shell, vehicle, water])
     session.flush()
     lots = [
-        (api, "NTX-24117", "PCCA", "SpecGx LLC", today + timedelta(days=400), D("25000"), "mg",
-         D("99.6"), "anhydrous", D("0.8"), "released"),
-        (api, "NTX-25002", "Medisca", "Mallinckrodt", today + timedelta(days=45), D("10000"),
-         "mg", D("100.2"), "as_is", None, "released"),
-        (mcc, "MCC-8841", "PCCA", "DuPont", today + timedelta(days=700), D("2000000"), "mg",
-         None, None, None, "released"),
-        (shell, "CAPS1-5521", "Medisca", "Capsugel", today + timedelta(days=900), D("10000"),
-         "each", None, None, None, "released"),
-        (vehicle, "ORA-3390", "Perrigo", "Perrigo", today + timedelta(days=300), D("4000"), "mL",
-         None, None, None, "quarantined"),
+        (
+            api,
+            "NTX-24117",
+            "PCCA",
+            "SpecGx LLC",
+            today + timedelta(days=400),
+            D("25000"),
+            "mg",
+            D("99.6"),
+            "anhydrous",
+            D("0.8"),
+            "released",
+        ),
+        (
+            api,
+            "NTX-25002",
+            "Medisca",
+            "Mallinckrodt",
+            today + timedelta(days=45),
+            D("10000"),
+            "mg",
+            D("100.2"),
+            "as_is",
+            None,
+            "released",
+        ),
+        (
+            mcc,
+            "MCC-8841",
+            "PCCA",
+            "DuPont",
+            today + timedelta(days=700),
+            D("2000000"),
+            "mg",
+            None,
+            None,
+            None,
+            "released",
+        ),
+        (
+            shell,
+            "CAPS1-5521",
+            "Medisca",
+            "Capsugel",
+            today + timedelta(days=900),
+            D("10000"),
+            "each",
+            None,
+            None,
+            None,
+            "released",
+        ),
+        (
+            vehicle,
+            "ORA-3390",
+            "Perrigo",
+            "Perrigo",
+            today + timedelta(days=300),
+            D("4000"),
+            "mL",
+            None,
+            None,
+            None,
+            "quarantined",
+        ),
     ]
     for ing, lot, sup, mfr, exp, qty, unit, assay, basis, water_pct, status in lots:
-        session.add(IngredientLot(
-            ingredient_id=ing.id, lot_number=lot, supplier=sup, manufacturer=mfr,
-            expires_on=exp, quantity_received=qty, unit=unit, assay_percent=assay,
-            assay_basis=basis, water_percent=water_pct, status=status,
-            received_on=today - timedelta(days=20), received_by_id=receiver.id,
-        ))
-    session.add(Balance(name="Sartorius Quintix 125D-1S (BAL-01)", readability_mg=D("0.01"),
-                        mwq_mg=D("120"), calibration_due=today + timedelta(days=120)))
+        session.add(
+            IngredientLot(
+                ingredient_id=ing.id,
+                lot_number=lot,
+                supplier=sup,
+                manufacturer=mfr,
+                expires_on=exp,
+                quantity_received=qty,
+                unit=unit,
+                assay_percent=assay,
+                assay_basis=basis,
+                water_percent=water_pct,
+                status=status,
+                received_on=today - timedelta(days=20),
+                received_by_id=receiver.id,
+            )
+        )
+    session.add(
+        Balance(
+            name="Sartorius Quintix 125D-1S (BAL-01)",
+            readability_mg=D("0.01"),
+            mwq_mg=D("120"),
+            calibration_due=today + timedelta(days=120),
+        )
+    )
     session.flush()
 
 
@@ -139,37 +265,66 @@ def _formulas(session: Session, pharmacist: User) -> None:
         return next(v for k, v in by_name.items() if k.startswith(prefix))
 
     cap = Formula(
-        code="LDN-CAP", version=1, name="Naltrexone HCl capsules (LDN), MCC filler",
-        dosage_form="capsule", strength_min_mg=D("0.5"), strength_max_mg=D("4.5"),
-        capsule_size="1", packing_stat_mg=D("200"), overage_percent=D("2"),
-        bud_category="nonaqueous_other", storage="Store at room temperature 20-25 °C, dry",
-        container="Amber plastic vial, child-resistant cap", method=(
+        code="LDN-CAP",
+        version=1,
+        name="Naltrexone HCl capsules (LDN), MCC filler",
+        dosage_form="capsule",
+        strength_min_mg=D("0.5"),
+        strength_max_mg=D("4.5"),
+        capsule_size="1",
+        packing_stat_mg=D("200"),
+        overage_percent=D("2"),
+        bud_category="nonaqueous_other",
+        storage="Store at room temperature 20-25 °C, dry",
+        container="Amber plastic vial, child-resistant cap",
+        method=(
             "1. Weigh naltrexone HCl (or its aliquot) and MCC.\n"
             "2. Triturate the API with an equal portion of MCC by geometric dilution.\n"
             "3. Blend 5 minutes; fill size 1 capsules by the packing statistic.\n"
-            "4. Weigh 10 capsules for the weight check."),
+            "4. Weigh 10 capsules for the weight check."
+        ),
         qc_requirements="Weight check of 10 capsules, each within ±10% of target fill.",
-        qc_sample_size=10, weight_tolerance_percent=D("10"),
+        qc_sample_size=10,
+        weight_tolerance_percent=D("10"),
         labelling_notes="Take at bedtime unless directed otherwise.",
-        status="approved", created_by_id=pharmacist.id, approved_by_id=pharmacist.id,
+        status="approved",
+        created_by_id=pharmacist.id,
+        approved_by_id=pharmacist.id,
     )
     cap.lines = [
         FormulaIngredient(position=1, ingredient_id=ing("Naltrexone").id, role="active"),
         FormulaIngredient(position=2, ingredient_id=ing("Microcrystalline").id, role="filler"),
-        FormulaIngredient(position=3, ingredient_id=ing("Gelatin").id, role="capsule_shell",
-                          amount=D("1"), unit="each"),
+        FormulaIngredient(
+            position=3,
+            ingredient_id=ing("Gelatin").id,
+            role="capsule_shell",
+            amount=D("1"),
+            unit="each",
+        ),
     ]
     sol = Formula(
-        code="LDN-SOL", version=1, name="Naltrexone HCl 1 mg/mL oral solution",
-        dosage_form="oral_solution", strength_min_mg=D("0.5"), strength_max_mg=D("4.5"),
-        concentration_mg_per_ml=D("1"), overage_percent=D("0"),
-        bud_category="preserved_aqueous", storage="Store in the refrigerator 2-8 °C",
-        container="Amber oral bottle with oral syringe", method=(
+        code="LDN-SOL",
+        version=1,
+        name="Naltrexone HCl 1 mg/mL oral solution",
+        dosage_form="oral_solution",
+        strength_min_mg=D("0.5"),
+        strength_max_mg=D("4.5"),
+        concentration_mg_per_ml=D("1"),
+        overage_percent=D("0"),
+        bud_category="preserved_aqueous",
+        storage="Store in the refrigerator 2-8 °C",
+        container="Amber oral bottle with oral syringe",
+        method=(
             "1. Weigh naltrexone HCl (or triturate tablets).\n"
-            "2. Dissolve in a portion of the vehicle; q.s. to volume; mix well."),
+            "2. Dissolve in a portion of the vehicle; q.s. to volume; mix well."
+        ),
         qc_requirements="Final volume; clear, colourless to slightly yellow solution.",
-        qc_sample_size=0, weight_tolerance_percent=D("10"), labelling_notes="Shake well.",
-        status="approved", created_by_id=pharmacist.id, approved_by_id=pharmacist.id,
+        qc_sample_size=0,
+        weight_tolerance_percent=D("10"),
+        labelling_notes="Shake well.",
+        status="approved",
+        created_by_id=pharmacist.id,
+        approved_by_id=pharmacist.id,
     )
     sol.lines = [
         FormulaIngredient(position=1, ingredient_id=ing("Naltrexone").id, role="active"),
@@ -178,5 +333,6 @@ def _formulas(session: Session, pharmacist: User) -> None:
     session.add_all([cap, sol])
     session.flush()
     for f in (cap, sol):
-        audit.record(session, "demo-data", "formula.create", "formula", f.id, None,
-                     audit.snapshot(f))
+        audit.record(
+            session, "demo-data", "formula.create", "formula", f.id, None, audit.snapshot(f)
+        )

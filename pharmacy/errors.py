@@ -39,8 +39,7 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ValidationFailed)
     def validation_failed(exc: ValidationFailed):
         db.session.rollback()
-        return _answer(422, "Please correct the input", str(exc),
-                       [e.as_dict() for e in exc.errors])
+        return _answer(422, "Please correct the input", str(exc), [e.as_dict() for e in exc.errors])
 
     @app.errorhandler(TransitionNotAllowed)
     def transition(exc):

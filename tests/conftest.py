@@ -136,8 +136,9 @@ def pharmacy(app):
             users[username] = accounts.create_user(
                 s,
                 "test",
-                accounts.NewUser(username, username.title() + " User",
-                                 username[:2].upper(), PASSWORD, roles),
+                accounts.NewUser(
+                    username, username.title() + " User", username[:2].upper(), PASSWORD, roles
+                ),
                 FAST_HASHER,
             ).id
     return users

@@ -16,7 +16,6 @@ def login(client, username: str, password: str = PASSWORD):
     return client.post("/login", data={"username": username, "password": password})
 
 
-
 def form_error(resp, field: str) -> str | None:
     html = resp.get_data(as_text=True)
     m = re.search(rf'data-field-error="{re.escape(field)}">([^<]*)<', html)

@@ -19,7 +19,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..database import Base
-from .types import Quantity, Timestamp, Unit
+from .types import Quantity, Timestamp, Unit, UpdatedAt
 
 LIVER_DISEASE = ("none", "acute_hepatitis", "liver_failure", "other")
 
@@ -47,7 +47,7 @@ class Patient(Base):
     breastfeeding: Mapped[bool] = mapped_column(Boolean, default=False)
     liver_disease: Mapped[str] = mapped_column(String(20), default="none")
     created_at: Mapped[Timestamp]
-    updated_at: Mapped[Timestamp]
+    updated_at: Mapped[UpdatedAt]
 
     @property
     def full_name(self) -> str:
@@ -66,7 +66,7 @@ class Prescriber(Base):
     address: Mapped[str] = mapped_column(Text, default="")
     phone: Mapped[str] = mapped_column(String(40), default="")
     created_at: Mapped[Timestamp]
-    updated_at: Mapped[Timestamp]
+    updated_at: Mapped[UpdatedAt]
 
     @property
     def display_name(self) -> str:
@@ -143,6 +143,6 @@ class Order(Base):
     quantity_unit: Mapped[Unit]
     created_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     created_at: Mapped[Timestamp] = mapped_column(index=True)
-    updated_at: Mapped[Timestamp]
+    updated_at: Mapped[UpdatedAt]
 
     prescription: Mapped[Prescription] = relationship()

@@ -49,9 +49,7 @@ class IngredientLot(Base):
     __tablename__ = "ingredient_lot"
     __table_args__ = (
         UniqueConstraint("ingredient_id", "lot_number"),
-        CheckConstraint(
-            "status IN ('quarantined', 'released', 'rejected')", name="status_known"
-        ),
+        CheckConstraint("status IN ('quarantined', 'released', 'rejected')", name="status_known"),
         CheckConstraint(
             "assay_basis IS NULL OR assay_basis IN ('as_is', 'anhydrous')",
             name="assay_basis_known",

@@ -8,7 +8,7 @@ from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, String, T
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..database import Base
-from .types import Timestamp
+from .types import Timestamp, UpdatedAt
 
 ROLES = ("pharmacist", "technician", "staff", "admin")
 
@@ -23,7 +23,7 @@ class PharmacyProfile(Base):
     licence_number: Mapped[str] = mapped_column(String(60))
     default_label_stock: Mapped[str] = mapped_column(String(40), default="thermal_4x2")
     created_at: Mapped[Timestamp]
-    updated_at: Mapped[Timestamp]
+    updated_at: Mapped[UpdatedAt]
 
 
 class User(Base):

@@ -43,9 +43,7 @@ def _validate_new_user(session: Session, data: NewUser, pharmacy_name: str = "")
     errors = []
     username = data.username.strip().lower()
     if not username or not username.replace(".", "").replace("_", "").replace("-", "").isalnum():
-        errors.append(
-            FieldError("username", "is required: letters, digits, '.', '_' or '-' only")
-        )
+        errors.append(FieldError("username", "is required: letters, digits, '.', '_' or '-' only"))
     elif session.scalar(select(User.id).where(User.username == username)):
         errors.append(FieldError("username", f"'{username}' is already taken"))
     if not data.full_name.strip():
@@ -112,8 +110,9 @@ def first_run(
     if user_count(session):
         raise ValidationFailed.single("setup", "the pharmacy is already set up")
     errors = _validate_profile(profile)
-    first = NewUser(first.username, first.full_name, first.initials, first.password,
-                    ("pharmacist", "admin"))
+    first = NewUser(
+        first.username, first.full_name, first.initials, first.password, ("pharmacist", "admin")
+    )
     errors += _validate_new_user(session, first, profile.name)
     if errors:
         raise ValidationFailed(errors)
@@ -126,8 +125,9 @@ def first_run(
     session.add(row)
     session.flush()
     user = create_user(session, "first-run", first, hasher_params)
-    audit.record(session, user, "pharmacy.create", "pharmacy_profile", row.id, None,
-                 audit.snapshot(row))
+    audit.record(
+        session, user, "pharmacy.create", "pharmacy_profile", row.id, None, audit.snapshot(row)
+    )
     return user
 
 
@@ -226,8 +226,7 @@ def change_password(
     if new == current:
         errors.append(FieldError("new_password", "must differ from the current password"))
     errors += [
-        FieldError("new_password", p)
-        for p in policy_problems(new, (user.username, user.full_name))
+        FieldError("new_password", p) for p in policy_problems(new, (user.username, user.full_name))
     ]
     if errors:
         raise ValidationFailed(errors)
@@ -235,8 +234,14 @@ def change_password(
     user.password_changed_at = utcnow()
     # Every other sign-in of this user ends; the one that made the change stays.
     revoked = revoke_sessions(session, user.id, "password changed", except_token=current_token)
-    audit.record(session, user, "user.password_change", "user", user.id,
-                 new={"other_sessions_revoked": revoked})
+    audit.record(
+        session,
+        user,
+        "user.password_change",
+        "user",
+        user.id,
+        new={"other_sessions_revoked": revoked},
+    )
 
 
 def set_active(session: Session, actor: User, user: User, active: bool, reason: str) -> None:
@@ -248,8 +253,16 @@ def set_active(session: Session, actor: User, user: User, active: bool, reason: 
     user.active = active
     if not active:
         revoke_sessions(session, user.id, "user disabled")
-    audit.record(session, actor, "user.enable" if active else "user.disable", "user", user.id,
-                 old, {"active": active}, reason=reason)
+    audit.record(
+        session,
+        actor,
+        "user.enable" if active else "user.disable",
+        "user",
+        user.id,
+        old,
+        {"active": active},
+        reason=reason,
+    )
 
 
 def set_roles(session: Session, actor: User, user: User, roles: tuple[str, ...]) -> None:
@@ -261,8 +274,9 @@ def set_roles(session: Session, actor: User, user: User, roles: tuple[str, ...])
     old = sorted(user.roles)
     user.role_rows = [UserRole(role=r) for r in sorted(set(roles))]
     session.flush()
-    audit.record(session, actor, "user.roles", "user", user.id, {"roles": old},
-                 {"roles": sorted(set(roles))})
+    audit.record(
+        session, actor, "user.roles", "user", user.id, {"roles": old}, {"roles": sorted(set(roles))}
+    )
 
 
 def create_api_token(session: Session, actor: User, owner: User, name: str) -> str:
@@ -272,8 +286,15 @@ def create_api_token(session: Session, actor: User, owner: User, name: str) -> s
     row = ApiToken(user_id=owner.id, name=name.strip()[:80], token_hash=_digest(token))
     session.add(row)
     session.flush()
-    audit.record(session, actor, "api_token.create", "api_token", row.id, None,
-                 {"owner": owner.username, "name": row.name})
+    audit.record(
+        session,
+        actor,
+        "api_token.create",
+        "api_token",
+        row.id,
+        None,
+        {"owner": owner.username, "name": row.name},
+    )
     return token
 
 

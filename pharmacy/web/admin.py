@@ -37,8 +37,11 @@ def new_user():
                     s,
                     current_user,
                     accounts.NewUser(
-                        form.username.data, form.full_name.data, form.initials.data,
-                        form.password.data, tuple(form.roles.data or ()),
+                        form.username.data,
+                        form.full_name.data,
+                        form.initials.data,
+                        form.password.data,
+                        tuple(form.roles.data or ()),
                     ),
                     current_app.config["PASSWORD_HASHER"],
                 )
@@ -68,8 +71,9 @@ def edit_user(user_id: int):
                 if set(roles) != set(user.roles):
                     accounts.set_roles(s, current_user, user, roles)
                 if form.active.data != user.active:
-                    accounts.set_active(s, current_user, user, form.active.data,
-                                        form.reason.data or "")
+                    accounts.set_active(
+                        s, current_user, user, form.active.data, form.reason.data or ""
+                    )
         except ValidationFailed as exc:
             apply_errors(form, exc)
             status = 422
@@ -94,8 +98,9 @@ def profile():
             s.flush()
             before, after = audit.changed(old, audit.snapshot(row))
             if after:
-                audit.record(s, current_user, "pharmacy.update", "pharmacy_profile", row.id,
-                             before, after)
+                audit.record(
+                    s, current_user, "pharmacy.update", "pharmacy_profile", row.id, before, after
+                )
         flash("Pharmacy details saved.", "success")
         return redirect(url_for("admin.profile"))
     elif request.method == "POST":
@@ -133,9 +138,7 @@ def audit_trail():
     if before:
         stmt = stmt.where(AuditEvent.id < before)
     # Keyset pagination: newest first, one page at a time, never an unbounded list.
-    rows = db.session.scalars(
-        stmt.order_by(AuditEvent.id.desc()).limit(AUDIT_PAGE_SIZE + 1)
-    ).all()
+    rows = db.session.scalars(stmt.order_by(AuditEvent.id.desc()).limit(AUDIT_PAGE_SIZE + 1)).all()
     more = len(rows) > AUDIT_PAGE_SIZE
     rows = rows[:AUDIT_PAGE_SIZE]
     next_args = dict(args, before=rows[-1].id) if more and rows else None

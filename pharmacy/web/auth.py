@@ -112,8 +112,7 @@ def tokens():
     if form.validate_on_submit():
         try:
             with unit_of_work() as s:
-                new_token = accounts.create_api_token(s, current_user, current_user,
-                                                      form.name.data)
+                new_token = accounts.create_api_token(s, current_user, current_user, form.name.data)
         except ValidationFailed as exc:
             apply_errors(form, exc)
             status = 422
@@ -122,9 +121,7 @@ def tokens():
     rows = db.session.scalars(
         select(ApiToken).where(ApiToken.user_id == current_user.id).order_by(ApiToken.id.desc())
     ).all()
-    return render_template(
-        "auth/tokens.html", form=form, tokens=rows, new_token=new_token
-    ), status
+    return render_template("auth/tokens.html", form=form, tokens=rows, new_token=new_token), status
 
 
 @bp.route("/account/tokens/<int:token_id>/revoke", methods=["POST"])
@@ -150,12 +147,17 @@ def setup():
                 user = accounts.first_run(
                     s,
                     accounts.ProfileData(
-                        form.name.data, form.address.data, form.phone.data,
+                        form.name.data,
+                        form.address.data,
+                        form.phone.data,
                         form.licence_number.data,
                     ),
                     accounts.NewUser(
-                        form.username.data, form.full_name.data, form.initials.data,
-                        form.password.data, ("pharmacist", "admin"),
+                        form.username.data,
+                        form.full_name.data,
+                        form.initials.data,
+                        form.password.data,
+                        ("pharmacist", "admin"),
                     ),
                     _hasher(),
                 )

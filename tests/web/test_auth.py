@@ -27,10 +27,14 @@ def test_sign_in_and_out(client, pharmacy, app):
     assert resp.status_code == 302
     assert client.get("/").status_code == 200
     with app.app_context():
-        assert db.session.scalar(
-            select(func.count()).select_from(AuditEvent).where(
-                AuditEvent.action == "session.start")
-        ) == 1
+        assert (
+            db.session.scalar(
+                select(func.count())
+                .select_from(AuditEvent)
+                .where(AuditEvent.action == "session.start")
+            )
+            == 1
+        )
     resp = client.post("/logout")
     assert resp.status_code == 302
     assert client.get("/").status_code == 302
@@ -89,8 +93,13 @@ def test_missing_csrf_token_is_refused_and_nothing_written(app, pharmacy):
     before = count(app, User)
     resp = c.post(
         "/admin/users/new",
-        data={"username": "eve", "full_name": "Eve", "initials": "E",
-              "password": "a-Long-enough-pass-77", "roles": "staff"},
+        data={
+            "username": "eve",
+            "full_name": "Eve",
+            "initials": "E",
+            "password": "a-Long-enough-pass-77",
+            "roles": "staff",
+        },
         csrf=False,
     )
     assert resp.status_code == 400
@@ -102,9 +111,14 @@ def test_password_change_revokes_other_sessions(app, pharmacy):
     phone, desk = app.test_client(), app.test_client()
     login(phone, "pharmacist")
     login(desk, "pharmacist")
-    resp = desk.post("/account/password", data={
-        "current_password": PASSWORD, "new_password": "Another-secret-phrase-42",
-        "confirm_password": "Another-secret-phrase-42"})
+    resp = desk.post(
+        "/account/password",
+        data={
+            "current_password": PASSWORD,
+            "new_password": "Another-secret-phrase-42",
+            "confirm_password": "Another-secret-phrase-42",
+        },
+    )
     assert resp.status_code == 302
     assert desk.get("/").status_code == 200
     assert phone.get("/").status_code == 302
@@ -115,9 +129,14 @@ def test_password_change_revokes_other_sessions(app, pharmacy):
 def test_password_change_errors_name_the_field(app, pharmacy):
     c = app.test_client()
     login(c, "staff")
-    resp = c.post("/account/password", data={
-        "current_password": "wrong-password-xx", "new_password": "password123",
-        "confirm_password": "different"})
+    resp = c.post(
+        "/account/password",
+        data={
+            "current_password": "wrong-password-xx",
+            "new_password": "password123",
+            "confirm_password": "different",
+        },
+    )
     assert resp.status_code == 422
     assert form_error(resp, "current_password") == "is not your current password"
     assert form_error(resp, "confirm_password") == "does not match the new password"
@@ -127,10 +146,19 @@ def test_password_change_errors_name_the_field(app, pharmacy):
 def test_first_run_page_only_while_no_user_exists(client, app):
     assert client.get("/").status_code == 302
     assert "/setup" in client.get("/login").headers["Location"]
-    resp = client.post("/setup", data={
-        "name": "Riverside Pharmacy", "address": "1 Main St", "phone": "555-0199",
-        "licence_number": "PH-77", "username": "pchen", "full_name": "Patricia Chen",
-        "initials": "PC", "password": "Tall-giraffe-lamp-93"})
+    resp = client.post(
+        "/setup",
+        data={
+            "name": "Riverside Pharmacy",
+            "address": "1 Main St",
+            "phone": "555-0199",
+            "licence_number": "PH-77",
+            "username": "pchen",
+            "full_name": "Patricia Chen",
+            "initials": "PC",
+            "password": "Tall-giraffe-lamp-93",
+        },
+    )
     assert resp.status_code == 302, resp.get_data(as_text=True)
     assert client.get("/").status_code == 200
     with app.app_context():
@@ -143,10 +171,19 @@ def test_first_run_page_only_while_no_user_exists(client, app):
 
 
 def test_first_run_rejects_a_common_password_and_writes_nothing(client, app):
-    resp = client.post("/setup", data={
-        "name": "Riverside Pharmacy", "address": "1 Main St", "phone": "555-0199",
-        "licence_number": "PH-77", "username": "pchen", "full_name": "Patricia Chen",
-        "initials": "PC", "password": "password1234"})
+    resp = client.post(
+        "/setup",
+        data={
+            "name": "Riverside Pharmacy",
+            "address": "1 Main St",
+            "phone": "555-0199",
+            "licence_number": "PH-77",
+            "username": "pchen",
+            "full_name": "Patricia Chen",
+            "initials": "PC",
+            "password": "password1234",
+        },
+    )
     assert resp.status_code == 422
     assert "commonly used" in form_error(resp, "password")
     assert count(app, User) == 0 and count(app, PharmacyProfile) == 0
@@ -157,8 +194,10 @@ def test_disabled_user_is_signed_out(app, pharmacy):
     login(victim, "staff")
     admin = app.test_client()
     login(admin, "admin")
-    resp = admin.post(f"/admin/users/{pharmacy['staff']}",
-                      data={"roles": ["staff"], "reason": "left the pharmacy"})
+    resp = admin.post(
+        f"/admin/users/{pharmacy['staff']}",
+        data={"roles": ["staff"], "reason": "left the pharmacy"},
+    )
     assert resp.status_code == 302
     assert victim.get("/").status_code == 302
     assert login(app.test_client(), "staff").status_code == 401

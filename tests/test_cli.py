@@ -1,0 +1,72 @@
+from sqlalchemy import select
+
+from pharmacy.extensions import db
+from pharmacy.models import AuditEvent, Formula, Ingredient, IngredientLot, Patient, User
+
+
+def test_user_create_command(app):
+    runner = app.test_cli_runner()
+    result = runner.invoke(
+        args=[
+            "user",
+            "create",
+            "--username",
+            "rx1",
+            "--full-name",
+            "Rita Xu",
+            "--initials",
+            "RX",
+            "--role",
+            "pharmacist",
+            "--role",
+            "admin",
+            "--password",
+            "Quiet-orchard-stone-5",
+        ]
+    )
+    assert result.exit_code == 0, result.output
+    assert "created user rx1" in result.output
+    with app.app_context():
+        user = db.session.scalar(select(User))
+        assert user.roles == {"pharmacist", "admin"}
+        assert db.session.scalar(select(AuditEvent.actor)) == "cli"
+
+
+def test_user_create_command_names_the_bad_field(app):
+    result = app.test_cli_runner().invoke(
+        args=[
+            "user",
+            "create",
+            "--username",
+            "rx1",
+            "--full-name",
+            "Rita Xu",
+            "--initials",
+            "RX",
+            "--role",
+            "staff",
+            "--password",
+            "short",
+        ]
+    )
+    assert result.exit_code == 2
+    assert "password: must be at least 12 characters" in result.output
+    with app.app_context():
+        assert db.session.scalar(select(User)) is None
+
+
+def test_demo_data_loads_a_usable_pharmacy_and_is_idempotent(app):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["demo-data"])
+    assert result.exit_code == 0, result.output
+    assert runner.invoke(args=["demo-data"]).exit_code == 0
+    with app.app_context():
+        roles = set()
+        for user in db.session.scalars(select(User)):
+            roles |= user.roles
+        assert roles == {"pharmacist", "technician", "staff", "admin"}
+        assert len(db.session.scalars(select(Patient)).all()) == 3
+        codes = {f.code for f in db.session.scalars(select(Formula))}
+        assert codes == {"LDN-CAP", "LDN-SOL"}
+        assert db.session.scalar(select(Ingredient).where(Ingredient.kind == "api"))
+        assert len(db.session.scalars(select(IngredientLot)).all()) == 5
