@@ -64,15 +64,14 @@ def test_sum_in_sql_is_exact(app):
 @pytest.mark.parametrize("bad", [Decimal("0.00001"), 0.1, Decimal("1e20"), Decimal("NaN")])
 def test_inexact_or_float_values_are_refused(app, bad):
     with app.app_context():
-        with pytest.raises(Exception) as err:  # noqa: B017
-            with unit_of_work() as s:
-                s.add(
-                    Balance(
-                        name="bad",
-                        readability_mg=bad,
-                        mwq_mg=Decimal("120"),
-                        calibration_due=date(2030, 1, 1),
-                    )
+        with pytest.raises(Exception) as err, unit_of_work() as s:  # noqa: B017
+            s.add(
+                Balance(
+                    name="bad",
+                    readability_mg=bad,
+                    mwq_mg=Decimal("120"),
+                    calibration_due=date(2030, 1, 1),
                 )
+            )
         assert any(w in str(err.value) for w in ("decimal places", "float", "too large", "finite"))
         assert db.session.scalar(select(func.count()).select_from(Balance)) == 0
