@@ -29,6 +29,9 @@ POLICY: dict[str, str | frozenset[str]] = {
     "admin.edit_user": ADMIN,
     "admin.audit_trail": ADMIN,
     "admin.profile": ADMIN,
+    "api.capsules": CLINICAL,
+    "api.liquids": CLINICAL,
+    "api.weight_check": CLINICAL,
 }
 
 

@@ -274,7 +274,7 @@ def _formulas(session: Session, pharmacist: User) -> None:
         capsule_size="1",
         packing_stat_mg=D("200"),
         overage_percent=D("2"),
-        bud_category="nonaqueous_other",
+        bud_category="other_nonaqueous",
         storage="Store at room temperature 20-25 °C, dry",
         container="Amber plastic vial, child-resistant cap",
         method=(

@@ -10,3 +10,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth.bp)
     app.register_blueprint(main.bp)
     app.register_blueprint(admin.bp)
+
+    from .api import register_api
+
+    register_api(app)

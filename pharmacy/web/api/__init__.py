@@ -1,0 +1,52 @@
+"""The JSON API (/api/v1): bearer-token sign-in, pydantic shapes, domain rules, 422 errors."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import TypeVar
+
+from flask import Blueprint, request
+from pydantic import BaseModel, ValidationError
+
+from ...domain.errors import FieldError, ValidationFailed
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _field_path(loc: tuple) -> str:
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += ("." if path else "") + str(part)
+    return path or "body"
+
+
+def parse_body(model: type[M]) -> M:
+    """Parse the JSON body exactly (numbers become Decimal, never float) into `model`."""
+    raw = request.get_data(cache=True)
+    try:
+        data = json.loads(raw or b"null", parse_float=Decimal)
+    except (ValueError, UnicodeDecodeError):
+        raise ValidationFailed.single("body", "is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise ValidationFailed.single("body", "must be a JSON object")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ValidationFailed(
+            [FieldError(_field_path(e["loc"]), e["msg"]) for e in exc.errors()]
+        ) from None
+
+
+def register_api(app) -> None:
+    from ...extensions import csrf
+    from . import calculations  # noqa: F401  (routes)
+
+    # Bearer tokens only, never cookies (see create_app), so cross-site forgery cannot reach it.
+    csrf.exempt(bp)
+    app.register_blueprint(bp)
