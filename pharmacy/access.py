@@ -29,6 +29,14 @@ POLICY: dict[str, str | frozenset[str]] = {
     "admin.edit_user": ADMIN,
     "admin.audit_trail": ADMIN,
     "admin.profile": ADMIN,
+    "formulas.index": CLINICAL,
+    "formulas.show": CLINICAL,
+    "formulas.new": PHARMACIST,
+    "formulas.edit": PHARMACIST,
+    "formulas.approve": PHARMACIST,
+    "formulas.new_version": PHARMACIST,
+    "formulas.retire": PHARMACIST,
+    "calculator.page": CLINICAL,
     "api.capsules": CLINICAL,
     "api.liquids": CLINICAL,
     "api.weight_check": CLINICAL,
@@ -55,6 +63,8 @@ def nav_items(roles: frozenset[str]) -> list[tuple[str, str]]:
     """The navigation a user sees: only what their roles can open."""
     items = [
         ("main.index", "Dashboard"),
+        ("formulas.index", "Formulas"),
+        ("calculator.page", "Calculator"),
         ("admin.users", "Users"),
         ("admin.audit_trail", "Audit trail"),
         ("admin.profile", "Pharmacy"),
