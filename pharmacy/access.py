@@ -27,6 +27,7 @@ POLICY: dict[str, str | frozenset[str]] = {
     "admin.users": ADMIN,
     "admin.new_user": ADMIN,
     "admin.edit_user": ADMIN,
+    "admin.user_token": ADMIN,
     "admin.audit_trail": ADMIN,
     "admin.profile": ADMIN,
     "formulas.index": CLINICAL,

@@ -21,6 +21,14 @@ NAMING_CONVENTION = {
 }
 
 
+def minimal(value: Decimal) -> Decimal:
+    """The same number without the column's padding zeros (200.0000 -> 200, 0.8000 -> 0.8),
+    so stored quantities print as they were entered. Never uses exponent notation."""
+    if value == value.to_integral_value():
+        return value.quantize(Decimal(1))
+    return value.normalize()
+
+
 class ExactDecimal(TypeDecorator):
     """A Decimal that round-trips exactly on every backend.
 
@@ -68,8 +76,8 @@ class ExactDecimal(TypeDecorator):
         if value is None:
             return None
         if dialect.name == "sqlite":
-            return Decimal(int(value)).scaleb(-self.scale)
-        return Decimal(value)
+            value = Decimal(int(value)).scaleb(-self.scale)
+        return minimal(Decimal(value))
 
     def __repr__(self) -> str:
         return f"ExactDecimal(scale={self.scale}, precision={self.precision})"

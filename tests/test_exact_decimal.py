@@ -1,14 +1,23 @@
-"""Quantities round-trip exactly on SQLite and PostgreSQL, and SQL sums stay exact."""
+"""Quantities round-trip exactly on SQLite and PostgreSQL, and SQL sums stay exact.
 
-from datetime import date
+Uses a scratch table of its own so the column type is tested apart from any model's
+constraints."""
+
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import func, select, type_coerce
+from sqlalchemy import Column, Integer, MetaData, Table, func, insert, select, type_coerce
 
-from pharmacy.database import unit_of_work
+from pharmacy.database import ExactDecimal
 from pharmacy.extensions import db
-from pharmacy.models import Balance
+
+scratch = MetaData()
+quantities = Table(
+    "scratch_quantity",
+    scratch,
+    Column("id", Integer, primary_key=True),
+    Column("amount", ExactDecimal(scale=4)),
+)
 
 EDGE_VALUES = [
     "0",
@@ -21,57 +30,42 @@ EDGE_VALUES = [
     "99999999999999.9999",
     "-99999999999999.9999",
     "123456789.0123",
-    "0.30000000000000004"[:6],
+    "0.3000",
 ]
 
 
+@pytest.fixture
+def conn(app):
+    with app.app_context(), db.engine.begin() as connection:
+        scratch.create_all(connection)
+        yield connection
+        scratch.drop_all(connection)
+
+
 @pytest.mark.parametrize("value", EDGE_VALUES)
-def test_quantity_round_trips_exactly(app, value):
-    with app.app_context():
-        with unit_of_work() as s:
-            s.add(
-                Balance(
-                    name=f"b{value}",
-                    readability_mg=Decimal(value),
-                    mwq_mg=Decimal("120"),
-                    calibration_due=date(2030, 1, 1),
-                )
-            )
-        db.session.expire_all()
-        got = db.session.scalar(select(Balance.readability_mg))
-        assert got == Decimal(value)
-        assert isinstance(got, Decimal)
+def test_quantity_round_trips_exactly(conn, value):
+    conn.execute(insert(quantities).values(amount=Decimal(value)))
+    got = conn.scalar(select(quantities.c.amount))
+    assert got == Decimal(value)
+    assert isinstance(got, Decimal)
 
 
-def test_sum_in_sql_is_exact(app):
-    with app.app_context():
-        with unit_of_work() as s:
-            for i in range(10):
-                s.add(
-                    Balance(
-                        name=f"b{i}",
-                        readability_mg=Decimal("0.1"),
-                        mwq_mg=Decimal("120"),
-                        calibration_due=date(2030, 1, 1),
-                    )
-                )
-        total = db.session.scalar(
-            select(type_coerce(func.sum(Balance.readability_mg), Balance.readability_mg.type))
-        )
-        assert total == Decimal("1.0")
+def test_sum_in_sql_is_exact(conn):
+    conn.execute(insert(quantities), [{"amount": Decimal("0.1")} for _ in range(10)])
+    total = conn.scalar(
+        select(type_coerce(func.sum(quantities.c.amount), quantities.c.amount.type))
+    )
+    assert total == Decimal("1")
 
 
 @pytest.mark.parametrize("bad", [Decimal("0.00001"), 0.1, Decimal("1e20"), Decimal("NaN")])
-def test_inexact_or_float_values_are_refused(app, bad):
-    with app.app_context():
-        with pytest.raises(Exception) as err, unit_of_work() as s:  # noqa: B017
-            s.add(
-                Balance(
-                    name="bad",
-                    readability_mg=bad,
-                    mwq_mg=Decimal("120"),
-                    calibration_due=date(2030, 1, 1),
-                )
-            )
-        assert any(w in str(err.value) for w in ("decimal places", "float", "too large", "finite"))
-        assert db.session.scalar(select(func.count()).select_from(Balance)) == 0
+def test_inexact_or_float_values_are_refused(conn, bad):
+    with pytest.raises(Exception) as err:  # noqa: B017
+        conn.execute(insert(quantities).values(amount=bad))
+    assert any(w in str(err.value) for w in ("decimal places", "float", "too large", "finite"))
+
+
+def test_stored_quantities_come_back_without_padding_zeros(conn):
+    conn.execute(insert(quantities), [{"amount": Decimal("200.0")}, {"amount": Decimal("0.80")}])
+    got = [str(v) for v in conn.scalars(select(quantities.c.amount).order_by(quantities.c.id))]
+    assert got == ["200", "0.8"]

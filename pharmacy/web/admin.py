@@ -13,7 +13,7 @@ from ..domain.errors import ValidationFailed
 from ..extensions import db
 from ..models import AuditEvent, PharmacyProfile, User
 from ..services import accounts, audit
-from .forms import EditUserForm, ProfileForm, UserForm, apply_errors
+from .forms import EditUserForm, ProfileForm, TokenForm, UserForm, apply_errors
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -82,7 +82,21 @@ def edit_user(user_id: int):
             return redirect(url_for("admin.users"))
     else:
         status = 400
-    return render_template("admin/user_edit.html", form=form, user=user), status
+    return render_template(
+        "admin/user_edit.html", form=form, user=user, token_form=TokenForm()
+    ), status
+
+
+@bp.route("/users/<int:user_id>/token", methods=["POST"])
+def user_token(user_id: int):
+    """An administrator issues an API token for another user (e.g. an integration account)."""
+    user = db.session.get(User, user_id) or abort(404)
+    form = TokenForm()
+    if not form.validate_on_submit():
+        abort(400, "Say what the token is for.")
+    with unit_of_work() as s:
+        token = accounts.create_api_token(s, current_user, user, form.name.data)
+    return render_template("admin/token_created.html", user=user, token=token)
 
 
 @bp.route("/pharmacy", methods=["GET", "POST"])
