@@ -2,16 +2,21 @@
 
 import pytest
 
-from tests.support import PASSWORD
+from pharmacy.access import nav_items
+from tests.support import PASSWORD, ROLE_USERS
 
 pytestmark = pytest.mark.e2e
 
 EXPECTED_NAV = {
-    "pharmacist": ["Dashboard"],
-    "technician": ["Dashboard"],
-    "staff": ["Dashboard"],
-    "admin": ["Dashboard", "Users", "Audit trail", "Pharmacy"],
+    role: [label for _ep, label in nav_items(frozenset(roles))]
+    for role, roles in ROLE_USERS.items()
 }
+
+
+def test_the_expected_navigation_is_sensible():
+    assert "Users" in EXPECTED_NAV["admin"] and "Users" not in EXPECTED_NAV["pharmacist"]
+    assert "Calculator" in EXPECTED_NAV["technician"]
+    assert "Calculator" not in EXPECTED_NAV["staff"]
 
 
 def sign_in(page, base, username):
