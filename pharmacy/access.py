@@ -13,6 +13,11 @@ PHARMACIST = frozenset({"pharmacist"})
 ADMIN = frozenset({"admin"})
 CLINICAL = frozenset({"pharmacist", "technician"})
 EVERYONE = frozenset({"pharmacist", "technician", "staff", "admin"})
+# Balances: the bench sees them; pharmacists and administrators keep them up to date.
+EQUIPMENT_VIEW = frozenset({"pharmacist", "technician", "admin"})
+EQUIPMENT_EDIT = frozenset({"pharmacist", "admin"})
+# The pharmacy floor and front desk: patients, prescriptions, orders, status look-up.
+PHARMACY_TEAM = frozenset({"pharmacist", "technician", "staff"})
 
 POLICY: dict[str, str | frozenset[str]] = {
     "static": PUBLIC,
@@ -38,9 +43,53 @@ POLICY: dict[str, str | frozenset[str]] = {
     "formulas.new_version": PHARMACIST,
     "formulas.retire": PHARMACIST,
     "calculator.page": CLINICAL,
+    "inventory.overview": CLINICAL,
+    "inventory.ingredients": CLINICAL,
+    "inventory.ingredient": CLINICAL,
+    "inventory.new_ingredient": PHARMACIST,
+    "inventory.edit_ingredient": PHARMACIST,
+    "inventory.receive_lot": CLINICAL,
+    "inventory.lot": CLINICAL,
+    "inventory.lot_decision": PHARMACIST,
+    "inventory.adjust_lot": CLINICAL,
+    "equipment.balances": EQUIPMENT_VIEW,
+    "equipment.new_balance": EQUIPMENT_EDIT,
+    "equipment.edit_balance": EQUIPMENT_EDIT,
+    "batches.index": CLINICAL,
+    "batches.new": CLINICAL,
+    "batches.show": CLINICAL,
+    "batches.weights": CLINICAL,
+    "batches.qc": CLINICAL,
+    "batches.release": PHARMACIST,
+    "batches.reject": CLINICAL,  # abandoning in progress; a checked batch: pharmacist (service)
+    "batches.recall": PHARMACIST,
+    "batches.dispense": CLINICAL,
+    "batches.trace": CLINICAL,
+    "batches.trace_csv": CLINICAL,
+    "batches.recall_lot": PHARMACIST,
+    "api.lot_trace": CLINICAL,
+    "api.batch_trace": CLINICAL,
     "api.capsules": CLINICAL,
     "api.liquids": CLINICAL,
     "api.weight_check": CLINICAL,
+    "patients.index": PHARMACY_TEAM,
+    "patients.new": PHARMACY_TEAM,
+    "patients.edit": PHARMACY_TEAM,
+    "prescribers.index": PHARMACY_TEAM,
+    "prescribers.new": PHARMACY_TEAM,
+    "prescribers.edit": PHARMACY_TEAM,
+    "prescriptions.new": PHARMACY_TEAM,
+    "prescriptions.show": PHARMACY_TEAM,
+    "prescriptions.verify": PHARMACIST,
+    "prescriptions.reject": PHARMACIST,
+    "prescriptions.refill": PHARMACY_TEAM,
+    "orders.lookup": PHARMACY_TEAM,
+    "orders.queue": PHARMACY_TEAM,
+    "orders.show": PHARMACY_TEAM,
+    "orders.transition": PHARMACY_TEAM,
+    "api.screening_check": PHARMACY_TEAM,
+    "api.orders": PHARMACY_TEAM,
+    "api.order": PHARMACY_TEAM,
 }
 
 
@@ -64,8 +113,17 @@ def nav_items(roles: frozenset[str]) -> list[tuple[str, str]]:
     """The navigation a user sees: only what their roles can open."""
     items = [
         ("main.index", "Dashboard"),
+        ("orders.lookup", "Look-up"),
+        ("orders.queue", "Queue"),
+        ("prescriptions.new", "New prescription"),
+        ("patients.index", "Patients"),
+        ("prescribers.index", "Prescribers"),
         ("formulas.index", "Formulas"),
         ("calculator.page", "Calculator"),
+        ("batches.index", "Batches"),
+        ("batches.trace", "Recall trace"),
+        ("inventory.overview", "Inventory"),
+        ("equipment.balances", "Balances"),
         ("admin.users", "Users"),
         ("admin.audit_trail", "Audit trail"),
         ("admin.profile", "Pharmacy"),

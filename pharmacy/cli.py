@@ -50,6 +50,29 @@ def demo_data_command():
         click.echo(line)
 
 
+@click.command("bench-data")
+@click.option("--orders", type=click.IntRange(min=1), default=1_000_000, show_default=True)
+@click.option("--seed", type=int, default=20261126, show_default=True)
+@with_appcontext
+def bench_data_command(orders: int, seed: int):
+    """Fill the database named by DATABASE_URL with a large, reproducible dataset."""
+    from sqlalchemy import func, select
+
+    from .benchdata import generate
+    from .demo import load_demo
+    from .extensions import db
+    from .models import Formula
+
+    if not db.session.scalar(select(func.count()).select_from(Formula)):
+        with unit_of_work() as s:
+            load_demo(s, current_app.config["PASSWORD_HASHER"])
+    db.session.remove()
+    counts = generate(db.engine, orders, seed)
+    for table, n in counts.items():
+        click.echo(f"{table:>16}: {n:,}")
+
+
 def register_cli(app: Flask) -> None:
     app.cli.add_command(user_cli)
     app.cli.add_command(demo_data_command)
+    app.cli.add_command(bench_data_command)

@@ -90,6 +90,8 @@ def load(instance_path: str) -> dict:
         "SESSION_COOKIE_NAME": "__Host-session" if production else "pharmacy_session",
         "WTF_CSRF_TIME_LIMIT": None,
         "PASSWORD_HASHER": {},  # argon2-cffi defaults: argon2id t=3 m=64MiB p=4
-        "PRESCRIPTION_VALID_DAYS": 365,
+        "PRESCRIPTION_VALID_MONTHS": 12,  # no fill after this many months from writing
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+        # The inventory page lists lots expiring within this many days.
+        "EXPIRY_WARNING_DAYS": int(os.environ.get("EXPIRY_WARNING_DAYS", "60")),
     }

@@ -65,6 +65,11 @@ def load_demo(session: Session, hasher_params: dict | None = None) -> list[str]:
     if session.scalar(select(Formula).limit(1)) is None:
         _formulas(session, pharmacist)
         out.append("formulas LDN-CAP and LDN-SOL created")
+    from .models import Prescription
+
+    if session.scalar(select(Prescription).limit(1)) is None:
+        _prescriptions(session)
+        out.append("prescriptions and orders created")
     audit.record(session, "demo-data", "demo.load", "database", None, new={"loaded": out})
     return out or ["demo data already present"]
 
@@ -336,3 +341,53 @@ def _formulas(session: Session, pharmacist: User) -> None:
         audit.record(
             session, "demo-data", "formula.create", "formula", f.id, None, audit.snapshot(f)
         )
+
+
+def _prescriptions(session: Session) -> None:
+    """Three LDN prescriptions at different points of the workflow."""
+    from .services import orders, prescriptions
+
+    users = {u.username: u for u in session.scalars(select(User))}
+    staff, pharmacist, tech = users["staff"], users["pharmacist2"], users["technician"]
+    by_last = {p.last_name: p for p in session.scalars(select(Patient))}
+    park = session.scalar(select(Prescriber).where(Prescriber.npi == "1234567893"))
+    ng = session.scalar(select(Prescriber).where(Prescriber.npi == "1245319599"))
+    if park is None or ng is None or not {"Ellis", "Okoro", "Fernandez"} <= set(by_last):
+        return
+    today = date.today()
+    step = prescriptions.StepInput
+
+    def enter(patient, prescriber, **kw):
+        data = prescriptions.PrescriptionInput(
+            patient_id=patient.id,
+            prescriber_id=prescriber.id,
+            date_written=today - timedelta(days=kw.pop("written_days_ago", 3)),
+            dosage_form=kw.pop("dosage_form", "capsule"),
+            strength_mg=kw.pop("strength_mg", D("4.5")),
+            quantity=kw.pop("quantity", D("30")),
+            promised_on=today + timedelta(days=2),
+            **kw,
+        )
+        return prescriptions.enter_prescription(session, staff, data, today)
+
+    # Hashimoto's, titrating up; verified and being compounded.
+    ellis = enter(
+        by_last["Ellis"], park, refills_authorized=3, indication="Hashimoto's thyroiditis",
+        icd10_code="E06.3", titration=[step(D("1.5"), 14), step(D("3"), 14)],
+    )
+    prescriptions.verify(session, pharmacist, ellis, today=today)
+    orders.transition(session, tech, ellis.orders[0], "in_compounding")
+    # Fibromyalgia; on tramadol, so screening finds a contraindication: waits for a pharmacist.
+    enter(by_last["Okoro"], ng, refills_authorized=2, indication="Fibromyalgia",
+          icd10_code="M79.7")
+    # Multiple sclerosis, oral solution; breastfeeding warning; ready for pick-up.
+    fernandez = enter(
+        by_last["Fernandez"], park, dosage_form="oral_solution", strength_mg=D("3"),
+        quantity=D("100"), directions="Take 3 mL (3 mg) by mouth at bedtime",
+        refills_authorized=5, indication="Multiple sclerosis", icd10_code="G35",
+        written_days_ago=20,
+    )
+    prescriptions.verify(session, pharmacist, fernandez, today=today)
+    order = fernandez.orders[0]
+    for target, who in (("in_compounding", tech), ("quality_check", tech), ("ready", pharmacist)):
+        orders.transition(session, who, order, target)

@@ -2,9 +2,17 @@
 
 from .audit import AuditEvent
 from .batches import Batch, BatchLotUsage, Dispense, LabelPrint, QcResult
-from .clinical import Order, Patient, Prescriber, Prescription, TitrationStep
+from .clinical import (
+    Order,
+    Patient,
+    Prescriber,
+    Prescription,
+    ScreeningFinding,
+    SequenceCounter,
+    TitrationStep,
+)
 from .formulas import Formula, FormulaIngredient
-from .inventory import Balance, Ingredient, IngredientLot
+from .inventory import Balance, Ingredient, IngredientLot, LotAdjustment
 from .people import ROLES, ApiToken, PharmacyProfile, User, UserRole, UserSession
 
 __all__ = [
@@ -20,12 +28,15 @@ __all__ = [
     "Ingredient",
     "IngredientLot",
     "LabelPrint",
+    "LotAdjustment",
     "Order",
     "Patient",
     "PharmacyProfile",
     "Prescriber",
     "Prescription",
     "QcResult",
+    "ScreeningFinding",
+    "SequenceCounter",
     "TitrationStep",
     "User",
     "UserRole",

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     JSON,
     Boolean,
     CheckConstraint,
+    Column,
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     String,
+    Table,
     Text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -21,15 +24,39 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..database import Base
 from .types import Quantity, Timestamp, Unit
 
+if TYPE_CHECKING:  # imported lazily: inventory.py imports this module while it loads
+    from .clinical import Order
+    from .formulas import Formula
+    from .inventory import Balance, IngredientLot
+    from .people import User
+
+BATCH_STATUSES = ("in_progress", "awaiting_check", "released", "rejected", "recalled")
+
+# The verified orders a batch was started for (it may fill others too, from stock).
+batch_order = Table(
+    "batch_order",
+    Base.metadata,
+    Column("batch_id", ForeignKey("batch.id"), primary_key=True),
+    Column("order_id", ForeignKey("rx_order.id"), primary_key=True, index=True),
+)
+
 
 class Batch(Base):
     __tablename__ = "batch"
     __table_args__ = (
         CheckConstraint(
-            "status IN ('in_progress', 'awaiting_check', 'released', 'rejected')",
+            "status IN ('in_progress', 'awaiting_check', 'released', 'rejected', 'recalled')",
             name="status_known",
         ),
         CheckConstraint("units_remaining >= 0", name="units_not_negative"),
+        CheckConstraint("units_planned > 0", name="units_planned_positive"),
+        CheckConstraint("units_made IS NULL OR units_made >= 0", name="units_made_not_negative"),
+        # Nothing can be dispensed before release: stock appears only when a pharmacist releases.
+        CheckConstraint(
+            "units_remaining = 0 OR status IN ('released', 'recalled')",
+            name="stock_only_when_released",
+        ),
+        Index("ix_batch_formula_day", "formula_id", "compounded_on"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -51,15 +78,39 @@ class Batch(Base):
     checked_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     released_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     decision_reason: Mapped[str | None] = mapped_column(Text)
+    submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    recalled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    recalled_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    recall_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[Timestamp]
 
     lot_usages: Mapped[list[BatchLotUsage]] = relationship(
-        back_populates="batch", cascade="all, delete-orphan"
+        back_populates="batch", cascade="all, delete-orphan", order_by="BatchLotUsage.id"
     )
+    formula: Mapped[Formula] = relationship()
+    balance: Mapped[Balance | None] = relationship()
+    compounded_by: Mapped[User] = relationship(foreign_keys=[compounded_by_id])
+    checked_by: Mapped[User | None] = relationship(foreign_keys=[checked_by_id])
+    recalled_by: Mapped[User | None] = relationship(foreign_keys=[recalled_by_id])
+    qc_results: Mapped[list[QcResult]] = relationship(order_by="QcResult.id")
+    dispenses: Mapped[list[Dispense]] = relationship(back_populates="batch", order_by="Dispense.id")
+    orders: Mapped[list[Order]] = relationship(secondary=batch_order, order_by="Order.id")
+
+    @property
+    def code(self) -> str:
+        return (self.calculation or {}).get("formula", {}).get("code", "")
+
+    @property
+    def latest_qc(self) -> QcResult | None:
+        return self.qc_results[-1] if self.qc_results else None
 
 
 class BatchLotUsage(Base):
     __tablename__ = "batch_lot_usage"
+    __table_args__ = (
+        CheckConstraint("planned_quantity > 0", name="planned_positive"),
+        CheckConstraint("actual_quantity IS NULL OR actual_quantity > 0", name="actual_positive"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     batch_id: Mapped[int] = mapped_column(ForeignKey("batch.id"), index=True)
@@ -71,8 +122,13 @@ class BatchLotUsage(Base):
     chosen_by_fefo: Mapped[bool] = mapped_column(Boolean, default=True)
     override_reason: Mapped[str | None] = mapped_column(Text)
     deviation_reason: Mapped[str | None] = mapped_column(Text)
+    balance_id: Mapped[int | None] = mapped_column(ForeignKey("balance.id"))
+    weighed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    weighed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     batch: Mapped[Batch] = relationship(back_populates="lot_usages")
+    lot: Mapped[IngredientLot] = relationship()
+    balance: Mapped[Balance | None] = relationship()
 
 
 class QcResult(Base):
@@ -87,9 +143,12 @@ class QcResult(Base):
     recorded_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     recorded_at: Mapped[Timestamp]
 
+    recorded_by: Mapped[User] = relationship()
+
 
 class Dispense(Base):
     __tablename__ = "dispense"
+    __table_args__ = (CheckConstraint("quantity > 0", name="quantity_positive"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("rx_order.id"), index=True)
@@ -98,6 +157,10 @@ class Dispense(Base):
     unit: Mapped[Unit]
     dispensed_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     dispensed_at: Mapped[Timestamp]
+
+    batch: Mapped[Batch] = relationship(back_populates="dispenses")
+    order: Mapped[Order] = relationship()
+    dispensed_by: Mapped[User] = relationship()
 
 
 class LabelPrint(Base):

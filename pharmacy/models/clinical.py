@@ -15,10 +15,12 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..database import Base
+from .people import User
 from .types import Quantity, Timestamp, Unit, UpdatedAt
 
 LIVER_DISEASE = ("none", "acute_hepatitis", "liver_failure", "other")
@@ -46,12 +48,45 @@ class Patient(Base):
     pregnant: Mapped[bool] = mapped_column(Boolean, default=False)
     breastfeeding: Mapped[bool] = mapped_column(Boolean, default=False)
     liver_disease: Mapped[str] = mapped_column(String(20), default="none")
+    # Search keys kept in step with the name and phone (see _search_keys below):
+    # "ellis margaret" for a case-insensitive prefix search, "2175550191" for the phone.
+    name_key: Mapped[str] = mapped_column(String(170), index=True)
+    phone_digits: Mapped[str] = mapped_column(String(40), index=True)
     created_at: Mapped[Timestamp]
     updated_at: Mapped[UpdatedAt]
 
     @property
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}"
+
+    @property
+    def medication_list(self) -> list[str]:
+        return split_list(self.medications)
+
+    @property
+    def allergy_list(self) -> list[str]:
+        return split_list(self.allergies)
+
+
+def split_list(text: str | None) -> list[str]:
+    """Free-text medications/allergies, one per line (or separated by semicolons)."""
+    parts = (text or "").replace(";", "\n").splitlines()
+    return [p.strip() for p in parts if p.strip()]
+
+
+def name_key(last_name: str, first_name: str) -> str:
+    return " ".join(f"{last_name} {first_name}".casefold().split())
+
+
+def phone_digits(phone: str | None) -> str:
+    return "".join(ch for ch in (phone or "") if ch.isdigit())
+
+
+@event.listens_for(Patient, "before_insert")
+@event.listens_for(Patient, "before_update")
+def _search_keys(_mapper, _conn, target: Patient) -> None:
+    target.name_key = name_key(target.last_name or "", target.first_name or "")
+    target.phone_digits = phone_digits(target.phone)
 
 
 class Prescriber(Base):
@@ -99,6 +134,8 @@ class Prescription(Base):
     indication: Mapped[str] = mapped_column(Text, default="")
     icd10_code: Mapped[str | None] = mapped_column(String(10))
     status: Mapped[str] = mapped_column(String(24), index=True)
+    status_reason: Mapped[str | None] = mapped_column(Text)
+    held_from: Mapped[str | None] = mapped_column(String(24))
     override_reason: Mapped[str | None] = mapped_column(Text)
     created_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     created_at: Mapped[Timestamp]
@@ -112,6 +149,48 @@ class Prescription(Base):
         order_by="TitrationStep.position",
         cascade="all, delete-orphan",
     )
+    findings: Mapped[list[ScreeningFinding]] = relationship(
+        back_populates="prescription",
+        order_by="ScreeningFinding.id",
+        cascade="all, delete-orphan",
+    )
+    orders: Mapped[list[Order]] = relationship(
+        back_populates="prescription", order_by="Order.fill_number"
+    )
+    verified_by: Mapped[User | None] = relationship(foreign_keys=[verified_by_id])
+
+
+class ScreeningFinding(Base):
+    """One screening finding stored with the prescription it was found on, and its override."""
+
+    __tablename__ = "screening_finding"
+    __table_args__ = (
+        CheckConstraint(
+            "severity IN ('warning', 'contraindicated', 'refused')", name="severity_known"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    prescription_id: Mapped[int] = mapped_column(ForeignKey("prescription.id"), index=True)
+    code: Mapped[str] = mapped_column(String(40))
+    severity: Mapped[str] = mapped_column(String(16))
+    message: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[Timestamp]
+    override_reason: Mapped[str | None] = mapped_column(Text)
+    overridden_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    overridden_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    prescription: Mapped[Prescription] = relationship(back_populates="findings")
+    overridden_by: Mapped[User | None] = relationship()
+
+
+class SequenceCounter(Base):
+    """Named counters handed out under a row lock (Rx numbers)."""
+
+    __tablename__ = "sequence_counter"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[int] = mapped_column(Integer)
 
 
 class TitrationStep(Base):
@@ -133,7 +212,14 @@ class Order(Base):
     """One fill of a prescription, from receipt to pick-up."""
 
     __tablename__ = "rx_order"
-    __table_args__ = (UniqueConstraint("prescription_id", "fill_number"),)
+    __table_args__ = (
+        UniqueConstraint("prescription_id", "fill_number"),
+        CheckConstraint(
+            "dispensed_via IS NULL OR dispensed_via IN ('pickup', 'shipped')",
+            name="dispensed_via_known",
+        ),
+        Index("ix_rx_order_status_id", "status", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     prescription_id: Mapped[int] = mapped_column(ForeignKey("prescription.id"))
@@ -141,8 +227,16 @@ class Order(Base):
     status: Mapped[str] = mapped_column(String(24), index=True)
     quantity: Mapped[Quantity]
     quantity_unit: Mapped[Unit]
+    promised_on: Mapped[date | None] = mapped_column(Date)
+    status_reason: Mapped[str | None] = mapped_column(Text)
+    held_from: Mapped[str | None] = mapped_column(String(24))
+    dispensed_via: Mapped[str | None] = mapped_column(String(10))
     created_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     created_at: Mapped[Timestamp] = mapped_column(index=True)
     updated_at: Mapped[UpdatedAt]
 
-    prescription: Mapped[Prescription] = relationship()
+    prescription: Mapped[Prescription] = relationship(back_populates="orders")
+
+    @property
+    def number(self) -> str:
+        return f"{self.prescription.rx_number}-{self.fill_number:02d}"

@@ -1,18 +1,27 @@
-"""Ingredients, their received lots, and the equipment used to weigh them."""
+"""Ingredients, their received lots, stock movements, and the equipment used to weigh them.
+
+Stock on hand is never stored. For a lot it is its receipt, plus its adjustments (signed),
+minus what batches used (BatchLotUsage: actual quantity, else planned). Every movement is
+counted in the lot's unit, which is always its ingredient's unit (a receipt in g for an
+ingredient counted in mg is converted when it is received).
+"""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Date,
+    DateTime,
     ForeignKey,
     Index,
     String,
     Text,
     UniqueConstraint,
+    event,
+    select,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -20,6 +29,11 @@ from ..database import Base
 from .types import Quantity, Timestamp, Unit
 
 INGREDIENT_KINDS = ("api", "filler", "capsule_shell", "vehicle", "excipient")
+LOT_STATUSES = ("quarantined", "released", "rejected", "recalled")
+ADJUSTMENT_KINDS = ("spillage", "damaged", "count_correction", "returned", "other")
+
+# CHECK constraints on ExactDecimal columns only compare with zero: on SQLite the value is a
+# scaled integer, so "<= 110" would be wrong there. Upper bounds are enforced by the services.
 
 
 class Ingredient(Base):
@@ -28,6 +42,18 @@ class Ingredient(Base):
         CheckConstraint(
             "kind IN ('api', 'filler', 'capsule_shell', 'vehicle', 'excipient')",
             name="kind_known",
+        ),
+        CheckConstraint("reorder_point IS NULL OR reorder_point >= 0", name="reorder_not_negative"),
+        CheckConstraint(
+            "molecular_weight IS NULL OR molecular_weight > 0", name="molecular_weight_positive"
+        ),
+        CheckConstraint(
+            "base_molecular_weight IS NULL OR base_molecular_weight > 0",
+            name="base_molecular_weight_positive",
+        ),
+        CheckConstraint(
+            "tapped_density_mg_per_ml IS NULL OR tapped_density_mg_per_ml > 0",
+            name="density_positive",
         ),
     )
 
@@ -40,6 +66,7 @@ class Ingredient(Base):
     base_molecular_weight: Mapped[Quantity | None]
     tapped_density_mg_per_ml: Mapped[Quantity | None]
     capsule_size: Mapped[str | None] = mapped_column(String(4))
+    capsule_colour: Mapped[str | None] = mapped_column(String(30))
     reorder_point: Mapped[Quantity | None]
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[Timestamp]
@@ -49,10 +76,19 @@ class IngredientLot(Base):
     __tablename__ = "ingredient_lot"
     __table_args__ = (
         UniqueConstraint("ingredient_id", "lot_number"),
-        CheckConstraint("status IN ('quarantined', 'released', 'rejected')", name="status_known"),
+        CheckConstraint(
+            "status IN ('quarantined', 'released', 'rejected', 'recalled')", name="status_known"
+        ),
         CheckConstraint(
             "assay_basis IS NULL OR assay_basis IN ('as_is', 'anhydrous')",
             name="assay_basis_known",
+        ),
+        CheckConstraint("quantity_received > 0", name="quantity_positive"),
+        CheckConstraint("assay_percent IS NULL OR assay_percent > 0", name="assay_positive"),
+        CheckConstraint("water_percent IS NULL OR water_percent >= 0", name="water_not_negative"),
+        CheckConstraint(
+            "assay_basis IS NULL OR assay_basis <> 'anhydrous' OR water_percent IS NOT NULL",
+            name="anhydrous_needs_water",
         ),
         Index("ix_ingredient_lot_usable", "ingredient_id", "status", "expires_on"),
     )
@@ -71,6 +107,8 @@ class IngredientLot(Base):
     water_percent: Mapped[Quantity | None]
     status: Mapped[str] = mapped_column(String(12), default="quarantined")
     status_reason: Mapped[str | None] = mapped_column(Text)
+    status_changed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    status_changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     received_on: Mapped[date] = mapped_column(Date)
     received_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     created_at: Mapped[Timestamp]
@@ -78,8 +116,38 @@ class IngredientLot(Base):
     ingredient: Mapped[Ingredient] = relationship()
 
 
+class LotAdjustment(Base):
+    """A stock correction on a lot (spillage, a count that differs, ...): signed, with a reason.
+
+    Negative takes stock out, positive puts it back. Rows are never edited; a wrong
+    adjustment is corrected by another one.
+    """
+
+    __tablename__ = "lot_adjustment"
+    __table_args__ = (
+        CheckConstraint("quantity <> 0", name="quantity_not_zero"),
+        CheckConstraint(
+            "kind IN ('spillage', 'damaged', 'count_correction', 'returned', 'other')",
+            name="kind_known",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lot_id: Mapped[int] = mapped_column(ForeignKey("ingredient_lot.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    quantity: Mapped[Quantity]
+    unit: Mapped[Unit]
+    reason: Mapped[str] = mapped_column(Text)
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    recorded_at: Mapped[Timestamp]
+
+
 class Balance(Base):
     __tablename__ = "balance"
+    __table_args__ = (
+        CheckConstraint("readability_mg > 0", name="readability_positive"),
+        CheckConstraint("mwq_mg > 0", name="mwq_positive"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(80), unique=True)
@@ -89,3 +157,32 @@ class Balance(Base):
     notes: Mapped[str] = mapped_column(Text, default="")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[Timestamp]
+
+
+class MovementUnitMismatch(ValueError):
+    """A movement recorded in a unit other than its lot's: stock would be summed wrongly."""
+
+
+def _check_movement_unit(connection, lot_id: int, unit: str, what: str) -> None:
+    lot_unit = connection.scalar(select(IngredientLot.unit).where(IngredientLot.id == lot_id))
+    if lot_unit is not None and lot_unit != unit:
+        raise MovementUnitMismatch(
+            f"{what} for lot {lot_id} is in {unit}, but the lot is counted in {lot_unit}; "
+            "convert it first (pharmacy.services.inventory.to_lot_unit)"
+        )
+
+
+def _register_unit_guards() -> None:
+    from .batches import BatchLotUsage
+
+    @event.listens_for(BatchLotUsage, "before_insert")
+    @event.listens_for(BatchLotUsage, "before_update")
+    def _usage_unit(_mapper, connection, target):
+        _check_movement_unit(connection, target.lot_id, target.unit, "a batch usage")
+
+    @event.listens_for(LotAdjustment, "before_insert")
+    def _adjustment_unit(_mapper, connection, target):
+        _check_movement_unit(connection, target.lot_id, target.unit, "an adjustment")
+
+
+_register_unit_guards()

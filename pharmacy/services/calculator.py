@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -38,6 +39,8 @@ class CalculatorInput:
     balance_id: int | None = None
     mwq_mg: Decimal | None = None
     bud_category: str | None = None
+    # Lots of the formula's other ingredients a batch really uses (their expiries cap the BUD).
+    component_lot_ids: tuple[int, ...] = ()
 
 
 def _first(*values):
@@ -45,10 +48,15 @@ def _first(*values):
 
 
 def component_expiries(
-    session: Session, formula: Formula | None, api_lot: IngredientLot | None, on: date
+    session: Session,
+    formula: Formula | None,
+    api_lot: IngredientLot | None,
+    on: date,
+    chosen: Mapping[int, IngredientLot] | None = None,
 ) -> list[calc.ComponentExpiry]:
     """Expiries of every component: the chosen API lot, and for the formula's other
-    ingredients the first-expiring released lot still in date (what FEFO would pick)."""
+    ingredients the lot chosen for them (`chosen`, by ingredient id: what a batch really
+    uses) or else the first-expiring released lot still in date (what FEFO would pick)."""
     out = []
     if api_lot is not None:
         out.append(
@@ -60,6 +68,12 @@ def component_expiries(
         return out
     for line in formula.lines:
         if line.role == "active" and api_lot is not None:
+            continue
+        if chosen and line.ingredient_id in chosen:
+            lot = chosen[line.ingredient_id]
+            out.append(
+                calc.ComponentExpiry(f"{line.ingredient.name} lot {lot.lot_number}", lot.expires_on)
+            )
             continue
         lot = session.scalar(
             select(IngredientLot)
@@ -126,7 +140,12 @@ def run(session: Session, inp: CalculatorInput):
     else:
         lot, api_lot = _api_lot(session, inp)
     balance = _mwq(session, inp)
-    expiries = tuple(component_expiries(session, formula, lot, inp.compounded_on))
+    chosen = {
+        c.ingredient_id: c
+        for c in (session.get(IngredientLot, i) for i in inp.component_lot_ids)
+        if c is not None
+    }
+    expiries = tuple(component_expiries(session, formula, lot, inp.compounded_on, chosen))
     bud_days = formula.bud_days_override if formula else None
     stability = formula.stability_reference if formula else None
     if inp.kind == "capsules":

@@ -10,8 +10,24 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth.bp)
     app.register_blueprint(main.bp)
     app.register_blueprint(admin.bp)
+
+    from . import orders, patients, prescriptions
+
+    app.register_blueprint(patients.bp)
+    app.register_blueprint(patients.prescribers_bp)
+    app.register_blueprint(prescriptions.bp)
+    app.register_blueprint(orders.bp)
     app.register_blueprint(formulas.bp)
     app.register_blueprint(calculator.bp)
+
+    from . import equipment, inventory
+
+    app.register_blueprint(inventory.bp)
+    app.register_blueprint(equipment.bp)
+
+    from . import batches
+
+    app.register_blueprint(batches.bp)
 
     from .api import register_api
 

@@ -45,7 +45,11 @@ def parse_body(model: type[M]) -> M:
 
 def register_api(app) -> None:
     from ...extensions import csrf
-    from . import calculations  # noqa: F401  (routes)
+    from . import (
+        batches,  # noqa: F401  (routes: recall traces)
+        calculations,  # noqa: F401  (routes)
+        prescriptions,  # noqa: F401  (routes: screening, orders)
+    )
 
     # Bearer tokens only, never cookies (see create_app), so cross-site forgery cannot reach it.
     csrf.exempt(bp)

@@ -1,0 +1,104 @@
+"""`make bench`: build the dataset, measure, print one table of figures with same-run references.
+
+    python -m bench [--orders 1000000] [--only sqlite|postgresql] [--http-seconds 10]
+
+SQLite always (bench/bench.db); PostgreSQL too when TEST_DATABASE_URL or DATABASE_URL names
+one (in its own schema, `bench`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import time
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+
+from .report import Report
+
+HERE = Path(__file__).resolve().parent
+
+
+def _pg_url() -> str | None:
+    for var in ("TEST_DATABASE_URL", "DATABASE_URL"):
+        url = os.environ.get(var, "")
+        if url.startswith(("postgresql", "postgres:")):
+            return url.replace("postgresql://", "postgresql+psycopg://", 1)
+    return None
+
+
+def _pg_bench_url(url: str) -> str:
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("CREATE SCHEMA IF NOT EXISTS bench"))
+    engine.dispose()
+    sep = "&" if "?" in url else "?"
+    return f"{url}{sep}options=-csearch_path%3Dbench"
+
+
+def run_one(name: str, url: str, args) -> Report:
+    from flask_migrate import upgrade
+
+    from pharmacy import create_app
+    from pharmacy.benchdata import generate
+    from pharmacy.database import unit_of_work
+    from pharmacy.demo import DEMO_PASSWORD, load_demo
+    from pharmacy.extensions import db
+
+    from . import http_bench, labels_bench, lookups, recall, writes
+
+    report = Report(f"{name}: {args.orders:,} orders ({url.split('?')[0]})")
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url})
+    with app.app_context():
+        upgrade()
+        with unit_of_work() as s:
+            load_demo(s, app.config["PASSWORD_HASHER"])
+        db.session.remove()
+        start = time.perf_counter()
+        counts = generate(db.engine, args.orders, seed=args.seed)
+        if counts:
+            report.add(
+                "dataset load (rows/s)",
+                f"{sum(counts.values()) / (time.perf_counter() - start):,.0f}",
+                f"{sum(counts.values()):,} rows",
+            )
+        lookups.run(report)
+        recall.run(report)
+        if name == "postgresql":
+            writes.run(report, app)
+    http_bench.run(report, url, "pharmacist", DEMO_PASSWORD, seconds=args.http_seconds)
+    if name == "sqlite":
+        labels_bench.run(report)
+    return report
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench")
+    parser.add_argument(
+        "--orders", type=int, default=int(os.environ.get("BENCH_ORDERS", 1_000_000))
+    )
+    parser.add_argument("--seed", type=int, default=20261126)
+    parser.add_argument("--only", choices=["sqlite", "postgresql"])
+    parser.add_argument("--http-seconds", type=int, default=10)
+    args = parser.parse_args()
+    targets = []
+    if args.only in (None, "sqlite"):
+        targets.append(("sqlite", f"sqlite:///{HERE / f'bench-{args.orders}.db'}"))
+    pg = _pg_url()
+    if args.only in (None, "postgresql") and pg:
+        targets.append(("postgresql", _pg_bench_url(pg)))
+    reports = [run_one(name, url, args) for name, url in targets]
+    print()
+    print(
+        f"machine: {platform.node()} · {os.cpu_count()} CPUs · Python "
+        f"{platform.python_version()} · {time.strftime('%Y-%m-%d %H:%M')}"
+    )
+    for report in reports:
+        print()
+        print(report.render())
+
+
+if __name__ == "__main__":
+    main()

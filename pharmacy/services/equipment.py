@@ -1,0 +1,144 @@
+"""Balances: readability, minimum weighable quantity (MWQ) and calibration due date.
+
+A balance may be chosen for a batch only while it is active and its calibration is not past
+due (usable up to and including the due date). The batch screen calls `usable_balances`
+to offer the choice and `require_usable_balance` to check what was submitted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ..domain.errors import FieldError, ValidationFailed
+from ..models import Balance, User
+from . import audit
+from .inventory import Page, _page, _text, parse_quantity
+
+USABLE_BALANCES_LIMIT = 100
+
+
+@dataclass(frozen=True)
+class BalanceData:
+    name: str
+    readability_mg: object
+    mwq_mg: object
+    calibration_due: date | str | None
+    notes: str = ""
+    active: bool = True
+
+
+def _parse_date(value: date | str | None, field_name: str, errors: list[FieldError]) -> date | None:
+    if isinstance(value, date):
+        return value
+    text = _text(value)
+    if not text:
+        errors.append(FieldError(field_name, "is required"))
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        errors.append(FieldError(field_name, f"{text!r} is not a date (use YYYY-MM-DD)"))
+        return None
+
+
+def _validate(session: Session, data: BalanceData, existing: Balance | None = None) -> dict:
+    errors: list[FieldError] = []
+    name = _text(data.name)
+    if not name:
+        errors.append(FieldError("name", "is required"))
+    elif len(name) > 80:
+        errors.append(FieldError("name", "is longer than 80 characters"))
+    else:
+        clash = session.scalar(
+            select(Balance.id).where(func.lower(Balance.name) == name.lower()).limit(1)
+        )
+        if clash is not None and (existing is None or clash != existing.id):
+            errors.append(FieldError("name", f"a balance called '{name}' already exists"))
+    readability = parse_quantity(data.readability_mg, "readability_mg", errors)
+    mwq = parse_quantity(data.mwq_mg, "mwq_mg", errors)
+    if readability is not None and mwq is not None and mwq < readability:
+        errors.append(FieldError("mwq_mg", "cannot be below the readability of the balance"))
+    due = _parse_date(data.calibration_due, "calibration_due", errors)
+    if errors:
+        raise ValidationFailed(errors)
+    return {
+        "name": name,
+        "readability_mg": readability,
+        "mwq_mg": mwq,
+        "calibration_due": due,
+        "notes": _text(data.notes),
+        "active": bool(data.active),
+    }
+
+
+def create_balance(session: Session, actor: User, data: BalanceData) -> Balance:
+    balance = Balance(**_validate(session, data))
+    session.add(balance)
+    session.flush()
+    audit.record(
+        session, actor, "balance.create", "balance", balance.id, None, audit.snapshot(balance)
+    )
+    return balance
+
+
+def update_balance(session: Session, actor: User, balance: Balance, data: BalanceData) -> Balance:
+    values = _validate(session, data, existing=balance)
+    old = audit.snapshot(balance)
+    for key, value in values.items():
+        setattr(balance, key, value)
+    session.flush()
+    before, after = audit.changed(old, audit.snapshot(balance))
+    if after:
+        audit.record(session, actor, "balance.update", "balance", balance.id, before, after)
+    return balance
+
+
+def balance_problems(balance: Balance, on: date) -> list[str]:
+    """Why `balance` cannot be used on `on` (empty when it can)."""
+    problems = []
+    if not balance.active:
+        problems.append(f"balance {balance.name} is out of service")
+    if balance.calibration_due < on:
+        problems.append(
+            f"balance {balance.name} was due for calibration on "
+            f"{balance.calibration_due.isoformat()}"
+        )
+    return problems
+
+
+def usable_balances(session: Session, on: date) -> list[Balance]:
+    """Active balances whose calibration is not past due on `on`, by name."""
+    return list(
+        session.scalars(
+            select(Balance)
+            .where(Balance.active.is_(True), Balance.calibration_due >= on)
+            .order_by(Balance.name, Balance.id)
+            .limit(USABLE_BALANCES_LIMIT)
+        )
+    )
+
+
+def require_usable_balance(
+    session: Session, balance_id: int | None, on: date, field_name: str = "balance_id"
+) -> Balance:
+    balance = session.get(Balance, balance_id) if balance_id else None
+    if balance is None:
+        raise ValidationFailed.single(field_name, "choose a known balance")
+    problems = balance_problems(balance, on)
+    if problems:
+        raise ValidationFailed([FieldError(field_name, p) for p in problems])
+    return balance
+
+
+def list_balances(session: Session, page: int = 1, per_page: int = 50) -> Page:
+    return _page(
+        select(Balance).order_by(Balance.active.desc(), Balance.name, Balance.id),
+        session,
+        page,
+        per_page,
+        stocks=False,
+    )

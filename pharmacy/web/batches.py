@@ -1,0 +1,369 @@
+"""Batches (compounding records): list, start, weights, QC, release/reject, dispense, recall."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from ..database import unit_of_work
+from ..domain.errors import ValidationFailed
+from ..extensions import db
+from ..models import Balance, Batch, IngredientLot, Order
+from ..models.batches import BATCH_STATUSES
+from ..services import batches as service
+from ..services import formulas as formula_service
+from .batch_forms import (
+    DispenseForm,
+    NoteForm,
+    QcForm,
+    StartForm,
+    TraceForm,
+    parse_weights,
+    weights_form_class,
+)
+from .forms import apply_errors
+
+bp = Blueprint("batches", __name__, url_prefix="/batches")
+
+
+def _batch(batch_id: int) -> Batch:
+    return db.session.get(Batch, batch_id) or abort(404)
+
+
+def _balance_choices() -> list[tuple[int, str]]:
+    rows = db.session.scalars(
+        select(Balance).where(Balance.active.is_(True)).order_by(Balance.name)
+    ).all()
+    today = date.today()
+    return [(0, "—")] + [
+        (
+            b.id,
+            f"{b.name} (calibration due {b.calibration_due.isoformat()}"
+            + (", OVERDUE)" if b.calibration_due < today else ")"),
+        )
+        for b in rows
+    ]
+
+
+def _lot_label(lot: IngredientLot) -> str:
+    return (
+        f"{lot.ingredient.name} — lot {lot.lot_number} — exp {lot.expires_on.isoformat()}"
+        f" ({lot.status})"
+    )
+
+
+def _order_label(o: Order) -> str:
+    rx = o.prescription
+    return (
+        f"{o.number} — {rx.patient.full_name} — {rx.strength_mg} mg ({rx.strength_basis}) × "
+        f"{o.quantity} {o.quantity_unit} [{o.status.replace('_', ' ')}]"
+    )
+
+
+def _start_choices(form: StartForm) -> None:
+    form.formula_id.choices = [(0, "—")] + [
+        (f.id, f"{f.code} v{f.version} — {f.name}")
+        for f in formula_service.approved_formulas(db.session)
+    ]
+    form.balance_id.choices = _balance_choices()
+    orders = db.session.scalars(
+        select(Order)
+        .where(Order.status.in_(service.START_ORDER_STATUSES))
+        .order_by(Order.id)
+        .limit(200)
+    ).all()
+    form.order_ids.choices = [(o.id, _order_label(o)) for o in orders]
+    # Every lot is listed with its status: choosing an unusable one is refused with the reason.
+    lots = db.session.scalars(
+        select(IngredientLot)
+        .order_by(IngredientLot.ingredient_id, IngredientLot.expires_on)
+        .limit(500)
+    ).all()
+    form.override_lot_ids.choices = [(lot.id, _lot_label(lot)) for lot in lots]
+
+
+@bp.route("/")
+def index():
+    status = request.args.get("status") or None
+    if status not in (None, *BATCH_STATUSES):
+        status = None
+    rows = service.list_batches(db.session, status)
+    return render_template(
+        "batches/index.html", batches=rows, status=status, statuses=BATCH_STATUSES
+    )
+
+
+@bp.route("/new", methods=["GET", "POST"])
+def new():
+    form = StartForm()
+    _start_choices(form)
+    status = 200
+    if request.method == "GET":
+        form.formula_id.data = request.args.get("formula_id", 0, type=int)
+        form.order_ids.data = [int(i) for i in request.args.getlist("order_id") if i.isdigit()]
+        balances = [c for c in form.balance_id.choices if c[0] and "OVERDUE" not in c[1]]
+        form.balance_id.data = balances[0][0] if balances else 0
+    elif form.validate_on_submit():
+        inp = service.StartInput(
+            formula_id=form.formula_id.data or None,
+            balance_id=form.balance_id.data or None,
+            strength_mg=form.strength_mg.data,
+            strength_basis=form.strength_basis.data,
+            quantity=form.quantity.data,
+            order_ids=tuple(form.order_ids.data or ()),
+            override_lot_ids=tuple(form.override_lot_ids.data or ()),
+            override_reason=form.override_reason.data or "",
+        )
+        try:
+            with unit_of_work() as s:
+                batch = service.start_batch(s, current_user, inp)
+        except ValidationFailed as exc:
+            apply_errors(form, exc)
+            status = 422
+        else:
+            flash(
+                f"Batch {batch.batch_number} started. Weigh and record each ingredient.", "success"
+            )
+            return redirect(url_for("batches.show", batch_id=batch.id))
+    else:
+        status = 400
+    return render_template("batches/new.html", form=form), status
+
+
+@bp.route("/<int:batch_id>")
+def show(batch_id: int):
+    batch = _batch(batch_id)
+    trace = service.trace_batch(db.session, batch, limit=500)
+    return render_template(
+        "batches/show.html",
+        batch=batch,
+        calc=batch.calculation,
+        trace=trace,
+        note_form=NoteForm(),
+        tolerance=service.tolerance_of(batch),
+        deviation=service.deviation_percent,
+        today=date.today(),
+    )
+
+
+@bp.route("/<int:batch_id>/weights", methods=["GET", "POST"])
+def weights(batch_id: int):
+    batch = _batch(batch_id)
+    form = weights_form_class(batch, _balance_choices())()
+    status = 200
+    if request.method == "GET":
+        for u in batch.lot_usages:
+            getattr(form, f"actual_{u.id}").data = u.actual_quantity
+            getattr(form, f"reason_{u.id}").data = u.deviation_reason
+            if hasattr(form, f"balance_{u.id}"):
+                getattr(form, f"balance_{u.id}").data = u.balance_id or batch.balance_id or 0
+    elif form.validate_on_submit():
+        entries = [
+            service.WeightEntry(
+                usage_id=u.id,
+                actual=getattr(form, f"actual_{u.id}").data,
+                balance_id=getattr(form, f"balance_{u.id}").data
+                if hasattr(form, f"balance_{u.id}")
+                else None,
+                deviation_reason=getattr(form, f"reason_{u.id}").data or "",
+            )
+            for u in batch.lot_usages
+        ]
+        try:
+            with unit_of_work() as s:
+                service.record_weights(s, current_user, batch, entries)
+        except ValidationFailed as exc:
+            apply_errors(form, exc)
+            status = 422
+        else:
+            flash("Actual quantities recorded.", "success")
+            return redirect(url_for("batches.show", batch_id=batch.id))
+    else:
+        status = 400
+    return render_template(
+        "batches/weights.html",
+        batch=batch,
+        form=form,
+        tolerance=service.tolerance_of(batch),
+    ), status
+
+
+@bp.route("/<int:batch_id>/qc", methods=["GET", "POST"])
+def qc(batch_id: int):
+    batch = _batch(batch_id)
+    form = QcForm()
+    status = 200
+    if request.method == "POST":
+        if form.validate_on_submit():
+            try:
+                qc_input = service.QcInput(
+                    appearance=form.appearance.data,
+                    appearance_ok=bool(form.appearance_ok.data),
+                    units_made=form.units_made.data,
+                    gross_weights_mg=parse_weights(form.weights.data),
+                    shell_mg=form.shell_mg.data,
+                    final_volume_ml=form.final_volume_ml.data,
+                    notes=form.notes.data or "",
+                )
+                with unit_of_work() as s:
+                    result = service.record_qc(s, current_user, batch, qc_input)
+            except ValidationFailed as exc:
+                apply_errors(form, exc)
+                status = 422
+            else:
+                if result.passed:
+                    flash(
+                        "Quality check passed: the batch awaits a pharmacist's release.", "success"
+                    )
+                else:
+                    flash("Quality check FAILED: the batch is rejected (kept on record).", "error")
+                return redirect(url_for("batches.show", batch_id=batch.id))
+        else:
+            status = 400
+    elif batch.units_made is None:
+        form.units_made.data = batch.units_planned
+    return render_template(
+        "batches/qc.html",
+        batch=batch,
+        form=form,
+        kind=batch.calculation["request"]["kind"],
+        sample=service.sample_size(batch),
+        result=batch.calculation["result"],
+        tolerance=service.tolerance_of(batch),
+    ), status
+
+
+@bp.route("/<int:batch_id>/release", methods=["POST"])
+def release(batch_id: int):
+    batch = _batch(batch_id)
+    form = NoteForm()
+    form.validate_on_submit()
+    with unit_of_work() as s:
+        service.release(s, current_user, batch, form.reason.data or "")
+    flash(
+        f"Batch {batch.batch_number} released: {batch.units_remaining} {batch.unit} "
+        "available to fill orders.",
+        "success",
+    )
+    return redirect(url_for("batches.show", batch_id=batch.id))
+
+
+@bp.route("/<int:batch_id>/reject", methods=["POST"])
+def reject(batch_id: int):
+    batch = _batch(batch_id)
+    form = NoteForm()
+    form.validate_on_submit()
+    with unit_of_work() as s:
+        service.reject(s, current_user, batch, form.reason.data or "")
+    flash(f"Batch {batch.batch_number} rejected (kept on record).", "warning")
+    return redirect(url_for("batches.show", batch_id=batch.id))
+
+
+@bp.route("/<int:batch_id>/recall", methods=["POST"])
+def recall(batch_id: int):
+    batch = _batch(batch_id)
+    form = NoteForm()
+    form.validate_on_submit()
+    with unit_of_work() as s:
+        held = service.recall(s, current_user, batch, form.reason.data or "")
+    flash(
+        f"Batch {batch.batch_number} recalled; {len(held)} open order(s) put on hold. "
+        "Contact the patients listed below.",
+        "warning",
+    )
+    return redirect(url_for("batches.show", batch_id=batch.id))
+
+
+@bp.route("/<int:batch_id>/dispense", methods=["GET", "POST"])
+def dispense(batch_id: int):
+    batch = _batch(batch_id)
+    form = DispenseForm()
+    orders = service.fillable_orders(db.session, batch)
+    form.order_id.choices = [(0, "—")] + [(o.id, _order_label(o)) for o in orders]
+    status = 200
+    if request.method == "GET":
+        form.order_id.data = request.args.get("order_id", 0, type=int)
+    elif form.validate_on_submit():
+        try:
+            with unit_of_work() as s:
+                row = service.dispense(
+                    s, current_user, batch.id, form.order_id.data or None, form.quantity.data
+                )
+                number = row.order.number
+        except ValidationFailed as exc:
+            apply_errors(form, exc)
+            status = 422
+        else:
+            flash(
+                f"{row.quantity} {row.unit} from batch {batch.batch_number} went to order "
+                f"{number}.",
+                "success",
+            )
+            return redirect(url_for("batches.show", batch_id=batch.id))
+    else:
+        status = 400
+    outstanding = {o.id: service.outstanding(db.session, o) for o in orders}
+    return render_template(
+        "batches/dispense.html", batch=batch, form=form, orders=orders, outstanding=outstanding
+    ), status
+
+
+def _lot_trace_form() -> tuple[TraceForm, IngredientLot | None]:
+    form = TraceForm(request.args)
+    lots = db.session.scalars(
+        select(IngredientLot)
+        .order_by(IngredientLot.ingredient_id, IngredientLot.lot_number)
+        .limit(1000)
+    ).all()
+    form.lot_id.choices = [(0, "—")] + [(lot.id, _lot_label(lot)) for lot in lots]
+    lot_id = request.args.get("lot_id", 0, type=int)
+    return form, (db.session.get(IngredientLot, lot_id) if lot_id else None)
+
+
+@bp.route("/trace")
+def trace():
+    form, lot = _lot_trace_form()
+    result = service.trace_lot(db.session, lot.id) if lot else None
+    return render_template(
+        "batches/trace.html", form=form, lot=lot, trace=result, note_form=NoteForm()
+    )
+
+
+@bp.route("/trace.csv")
+def trace_csv():
+    lot_id = request.args.get("lot_id", 0, type=int)
+    batch_id = request.args.get("batch_id", 0, type=int)
+    if lot_id:
+        lot = db.session.get(IngredientLot, lot_id) or abort(404)
+        result, name = service.trace_lot(db.session, lot.id), f"lot-{lot.lot_number}"
+    elif batch_id:
+        batch = _batch(batch_id)
+        result, name = service.trace_batch(db.session, batch), f"batch-{batch.batch_number}"
+    else:
+        abort(400, "Give lot_id or batch_id.")
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=service.CSV_COLUMNS, extrasaction="ignore")
+    writer.writeheader()
+    for row in result.to_dict()["recipients"]:
+        writer.writerow(row)
+    return Response(
+        out.getvalue(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="recall-{name}.csv"'},
+    )
+
+
+@bp.route("/trace/lot/<int:lot_id>/recall", methods=["POST"])
+def recall_lot(lot_id: int):
+    lot = db.session.get(IngredientLot, lot_id) or abort(404)
+    form = NoteForm()
+    form.validate_on_submit()
+    with unit_of_work() as s:
+        recalled = service.recall_lot_batches(s, current_user, lot.id, form.reason.data or "")
+    flash(f"{len(recalled)} released batch(es) made with lot {lot.lot_number} recalled.", "warning")
+    return redirect(url_for("batches.trace", lot_id=lot.id))

@@ -1,0 +1,251 @@
+"""Prescription intake with screening, pharmacist verification (with overrides), refills."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user
+from sqlalchemy import select
+
+from ..database import unit_of_work
+from ..domain import screening
+from ..domain.errors import FieldError, TransitionNotAllowed, ValidationFailed
+from ..extensions import db
+from ..models import Formula, Patient, Prescriber, Prescription
+from ..services import orders as order_svc
+from ..services import patients as patient_svc
+from ..services import prescriptions as svc
+from .clinical_forms import PrescriptionForm, ReasonForm, RefillForm, VerifyForm
+from .forms import apply_errors
+
+bp = Blueprint("prescriptions", __name__, url_prefix="/prescriptions")
+
+_STEP = re.compile(
+    r"^\s*(?:\d+\s*[.)]\s+)?(?P<amount>-?\d+(?:\.\d+)?)\s*(?P<unit>mg|capsules?|caps?|units?|ml)\b"
+    r"\s*(?:x|×|for|,)?\s*(?P<days>-?\d+)\s*(?:days?|d)\s*$",
+    re.IGNORECASE,
+)
+
+
+def validity_months() -> int:
+    return int(current_app.config.get("PRESCRIPTION_VALID_MONTHS", 12))
+
+
+def parse_titration(text: str) -> list[svc.StepInput]:
+    """One step a line: "1.5 mg for 14 days", "2 capsules x 14 days"."""
+    steps, errors = [], []
+    lines = [ln for ln in (text or "").splitlines() if ln.strip()]
+    for number, line in enumerate(lines, start=1):
+        m = _STEP.match(line)
+        if not m:
+            errors.append(
+                FieldError(
+                    "titration",
+                    f"line {number} ({line.strip()!r}): write a step as '1.5 mg for 14 days' "
+                    "or '2 capsules for 14 days'",
+                )
+            )
+            continue
+        try:
+            amount = Decimal(m["amount"])
+        except InvalidOperation:  # pragma: no cover - the pattern only lets numbers through
+            amount = None
+        days = int(m["days"])
+        if m["unit"].lower() == "mg":
+            steps.append(svc.StepInput(amount, days))
+        else:
+            steps.append(svc.StepInput(None, days, amount))
+    if errors:
+        raise ValidationFailed(errors)
+    return steps
+
+
+def _choices(form: PrescriptionForm) -> None:
+    prescribers = db.session.scalars(
+        select(Prescriber).order_by(Prescriber.last_name, Prescriber.first_name).limit(500)
+    ).all()
+    form.prescriber_id.choices = [("", "— choose —")] + [
+        (str(p.id), f"{p.display_name} (NPI {p.npi})") for p in prescribers
+    ]
+    formulas = db.session.scalars(
+        select(Formula).where(Formula.status == "approved").order_by(Formula.code)
+    ).all()
+    form.formula_id.choices = [("", "— none —")] + [
+        (str(f.id), f"{f.code} v{f.version}: {f.name}") for f in formulas
+    ]
+
+
+def _int_or_none(value) -> int | None:
+    try:
+        return int(value) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _input(form: PrescriptionForm, steps: list[svc.StepInput]) -> svc.PrescriptionInput:
+    return svc.PrescriptionInput(
+        patient_id=_int_or_none(form.patient_id.data),
+        prescriber_id=_int_or_none(form.prescriber_id.data),
+        date_written=form.date_written.data,
+        dosage_form=form.dosage_form.data,
+        strength_mg=form.strength_mg.data,
+        quantity=form.quantity.data,
+        strength_basis=form.strength_basis.data,
+        doses_per_day=form.doses_per_day.data,
+        directions=form.directions.data or "",
+        refills_authorized=form.refills_authorized.data,
+        indication=form.indication.data or "",
+        icd10_code=form.icd10_code.data or "",
+        formula_id=_int_or_none(form.formula_id.data),
+        titration=steps,
+        promised_on=form.promised_on.data,
+    )
+
+
+def _apply(form: PrescriptionForm, exc: ValidationFailed) -> None:
+    # "titration[1].days" belongs next to the titration box, not in the form-level errors.
+    mapped = [
+        FieldError("titration", e.message) if e.field.startswith("titration") else e
+        for e in exc.errors
+    ]
+    apply_errors(form, ValidationFailed(mapped))
+
+
+@bp.route("/new", methods=["GET", "POST"])
+def new():
+    form = PrescriptionForm()
+    _choices(form)
+    if request.method == "GET":
+        pid = request.args.get("patient_id", type=int)
+        patient = db.session.get(Patient, pid) if pid else None
+        if patient is None:
+            q = request.args.get("q", "").strip()
+            found = patient_svc.search_patients(db.session, q) if q else []
+            return render_template("prescriptions/pick_patient.html", q=q, patients=found)
+        form.patient_id.data = str(patient.id)
+        return render_template("prescriptions/new.html", form=form, patient=patient, findings=None)
+    patient = db.session.get(Patient, _int_or_none(form.patient_id.data) or 0)
+    status, findings = 200, None
+    if form.validate_on_submit():
+        try:
+            steps = parse_titration(form.titration.data)
+            data = _input(form, steps)
+            if request.form.get("action") == "screen":
+                findings = svc.screen_input(db.session, data, validity_months=validity_months())
+                db.session.rollback()
+            else:
+                with unit_of_work() as s:
+                    rx = svc.enter_prescription(
+                        s, current_user, data, validity_months=validity_months()
+                    )
+                flash(
+                    f"Prescription {rx.rx_number} entered; a pharmacist verifies it next.",
+                    "success",
+                )
+                return redirect(url_for("prescriptions.show", rx_id=rx.id))
+        except ValidationFailed as exc:
+            db.session.rollback()
+            _apply(form, exc)
+            status = 422
+    else:
+        status = 400
+    return render_template(
+        "prescriptions/new.html", form=form, patient=patient, findings=findings
+    ), status
+
+
+def _show(rx: Prescription, status: int = 200, verify_form=None, reject_form=None):
+    t = order_svc.terms(rx, validity_months())
+    blocking = svc.blocking(rx)
+    return render_template(
+        "prescriptions/show.html",
+        rx=rx,
+        terms=t,
+        today=date.today(),
+        blocking=blocking,
+        overridable=[f for f in blocking if f.severity != screening.REFUSED],
+        refused=[f for f in rx.findings if f.severity == screening.REFUSED],
+        verify_form=verify_form or VerifyForm(),
+        reject_form=reject_form or ReasonForm(),
+        refill_form=RefillForm(),
+        can_verify=current_user.has_role("pharmacist"),
+    ), status
+
+
+@bp.route("/<int:rx_id>")
+def show(rx_id: int):
+    rx = db.session.get(Prescription, rx_id) or abort(404)
+    return _show(rx)
+
+
+@bp.route("/<int:rx_id>/verify", methods=["POST"])
+def verify(rx_id: int):
+    rx = db.session.get(Prescription, rx_id) or abort(404)
+    form = VerifyForm()
+    if not form.validate_on_submit():
+        return _show(rx, 400, verify_form=form)
+    try:
+        with unit_of_work() as s:
+            svc.verify(s, current_user, rx, form.override_reason.data)
+    except ValidationFailed as exc:
+        apply_errors(form, exc)
+        return _show(db.session.get(Prescription, rx_id), 422, verify_form=form)
+    except TransitionNotAllowed as exc:
+        flash(str(exc), "error")
+        return _show(db.session.get(Prescription, rx_id), 409)
+    flash(f"Prescription {rx.rx_number} verified.", "success")
+    return redirect(url_for("prescriptions.show", rx_id=rx.id))
+
+
+@bp.route("/<int:rx_id>/reject", methods=["POST"])
+def reject(rx_id: int):
+    rx = db.session.get(Prescription, rx_id) or abort(404)
+    form = ReasonForm()
+    if not form.validate_on_submit():
+        return _show(rx, 400, reject_form=form)
+    try:
+        with unit_of_work() as s:
+            svc.reject(s, current_user, rx, form.reason.data or "")
+    except ValidationFailed as exc:
+        apply_errors(form, exc)
+        return _show(db.session.get(Prescription, rx_id), 422, reject_form=form)
+    except TransitionNotAllowed as exc:
+        flash(str(exc), "error")
+        return _show(db.session.get(Prescription, rx_id), 409)
+    flash(f"Prescription {rx.rx_number} rejected.", "success")
+    return redirect(url_for("prescriptions.show", rx_id=rx.id))
+
+
+@bp.route("/<int:rx_id>/refill", methods=["POST"])
+def refill(rx_id: int):
+    rx = db.session.get(Prescription, rx_id) or abort(404)
+    form = RefillForm()
+    if not form.validate_on_submit():
+        return _show(rx, 400)
+    try:
+        with unit_of_work() as s:
+            order = order_svc.create_refill(
+                s,
+                current_user,
+                rx,
+                promised_on=form.promised_on.data,
+                validity_months=validity_months(),
+            )
+    except ValidationFailed as exc:
+        for e in exc.errors:
+            flash(e.message, "error")
+        return _show(db.session.get(Prescription, rx_id), 422)
+    flash(f"Refill {order.number} created.", "success")
+    return redirect(url_for("orders.show", order_id=order.id))

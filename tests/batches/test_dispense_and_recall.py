@@ -1,0 +1,307 @@
+"""Batches serving orders, dispensing, recall and the trace from a lot to the patient."""
+
+import csv
+import io
+from datetime import timedelta
+from decimal import Decimal as D
+
+import pytest
+from sqlalchemy import select
+
+from pharmacy.database import unit_of_work
+from pharmacy.extensions import db
+from pharmacy.models import AuditEvent, Batch, Dispense, IngredientLot, Order, User
+from pharmacy.services import accounts
+from tests.batch_helpers import (
+    TODAY,
+    latest_batch,
+    make_order,
+    passing_weights,
+    seed,
+    start_form,
+    weights_data,
+)
+from tests.support import form_error
+
+
+@pytest.fixture
+def ids(app, pharmacy):
+    return seed(app)
+
+
+def _status(app, order_id):
+    with app.app_context():
+        return db.session.get(Order, order_id).status
+
+
+def _released_batch(app, as_role, ids, **over):
+    c = as_role("technician")
+    resp = c.post("/batches/new", data=start_form(ids, **over))
+    assert resp.status_code == 302, resp.get_data(as_text=True)
+    bid = latest_batch(app)
+    assert c.post(f"/batches/{bid}/weights", data=weights_data(app, bid)).status_code == 302
+    qc = {
+        "weights": passing_weights(),
+        "shell_mg": "96",
+        "appearance": "uniform white",
+        "appearance_ok": "y",
+        "units_made": over.get("quantity", "100"),
+    }
+    assert c.post(f"/batches/{bid}/qc", data=qc).status_code == 302
+    assert as_role("pharmacist").post(f"/batches/{bid}/release").status_code == 302
+    return bid
+
+
+def test_batch_for_orders_moves_them_along_and_dispensing_makes_them_ready(app, as_role, ids):
+    o1, o2 = make_order(app, quantity=60), make_order(app, quantity=40)
+    c = as_role("technician")
+    resp = c.post(
+        "/batches/new",
+        data=start_form(ids, strength_mg=None, quantity=None, order_ids=[o1, o2]),
+    )
+    assert resp.status_code == 302, resp.get_data(as_text=True)
+    bid = latest_batch(app)
+    with app.app_context():
+        b = db.session.get(Batch, bid)
+        assert (b.units_planned, b.strength_mg, [o.id for o in b.orders]) == (
+            100,
+            D("4.5"),
+            [o1, o2],
+        )
+    assert _status(app, o1) == _status(app, o2) == "in_compounding"
+
+    # dispensing from an unreleased batch is refused
+    resp = c.post(f"/batches/{bid}/dispense", data={"order_id": o1, "quantity": "60"})
+    assert resp.status_code == 409
+
+    assert c.post(f"/batches/{bid}/weights", data=weights_data(app, bid)).status_code == 302
+    qc = {
+        "weights": passing_weights(),
+        "shell_mg": "96",
+        "appearance": "ok",
+        "appearance_ok": "y",
+        "units_made": "101",
+    }
+    assert c.post(f"/batches/{bid}/qc", data=qc).status_code == 302
+    assert _status(app, o1) == "quality_check"
+    assert as_role("pharmacist").post(f"/batches/{bid}/release").status_code == 302
+
+    assert c.get(f"/batches/{bid}/dispense").status_code == 200
+    resp = c.post(f"/batches/{bid}/dispense", data={"order_id": o1, "quantity": "61"})
+    assert resp.status_code == 422 and "needs 60 more" in form_error(resp, "quantity")
+    resp = c.post(f"/batches/{bid}/dispense", data={"order_id": o1, "quantity": "60"})
+    assert resp.status_code == 302
+    assert _status(app, o1) == "ready"
+    # a partial fill leaves the order where it is
+    assert (
+        c.post(f"/batches/{bid}/dispense", data={"order_id": o2, "quantity": "30"}).status_code
+        == 302
+    )
+    assert _status(app, o2) == "quality_check"
+    assert (
+        c.post(f"/batches/{bid}/dispense", data={"order_id": o2, "quantity": "10"}).status_code
+        == 302
+    )
+    assert _status(app, o2) == "ready"
+    with app.app_context():
+        b = db.session.get(Batch, bid)
+        assert b.units_remaining == 1  # 101 made - 60 - 30 - 10
+        rows = db.session.scalars(select(Dispense).order_by(Dispense.id)).all()
+        assert [(d.order_id, d.quantity, d.unit) for d in rows] == [
+            (o1, D("60"), "capsule"),
+            (o2, D("30"), "capsule"),
+            (o2, D("10"), "capsule"),
+        ]
+        events = db.session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "batch.dispense").order_by(AuditEvent.id)
+        ).all()
+        assert [(e.old["units_remaining"], e.new["units_remaining"]) for e in events] == [
+            (101, 41),
+            (41, 11),
+            (11, 1),
+        ]
+        moves = db.session.scalars(
+            select(AuditEvent.new)
+            .where(AuditEvent.entity == "rx_order", AuditEvent.entity_id == str(o1))
+            .order_by(AuditEvent.id)
+        ).all()
+        assert [m["status"] for m in moves] == ["in_compounding", "quality_check", "ready"]
+
+
+def test_dispensing_more_than_the_batch_holds_or_a_wrong_strength_is_refused(app, as_role, ids):
+    bid = _released_batch(app, as_role, ids, quantity="20")
+    big, other = make_order(app, quantity=30), make_order(app, strength="3", quantity=10)
+    c = as_role("technician")
+    resp = c.post(f"/batches/{bid}/dispense", data={"order_id": big, "quantity": "21"})
+    assert resp.status_code == 422
+    assert "holds 20 capsule" in form_error(resp, "quantity")
+    assert (
+        c.post(f"/batches/{bid}/dispense", data={"order_id": other, "quantity": "10"}).status_code
+        == 400
+    )  # not offered: the strength differs
+    from pharmacy.domain.errors import ValidationFailed
+    from pharmacy.services import batches as service
+
+    with (
+        app.app_context(),
+        pytest.raises(ValidationFailed, match="is for 3 mg"),
+        unit_of_work() as s,
+    ):
+        tech = s.scalar(select(User).where(User.username == "technician"))
+        service.dispense(s, tech, bid, other, 10)
+    with app.app_context():
+        assert db.session.get(Batch, bid).units_remaining == 20
+        assert db.session.scalar(select(Dispense.id)) is None
+    assert _status(app, big) == "verified"
+
+    # an out-of-date batch fills nothing
+    with app.app_context(), unit_of_work() as s:
+        s.get(Batch, bid).beyond_use_date = TODAY - timedelta(days=1)
+    assert (
+        c.post(f"/batches/{bid}/dispense", data={"order_id": big, "quantity": "5"}).status_code
+        == 409
+    )
+
+
+def test_recall_blocks_the_batch_holds_open_orders_and_traces_to_patients(app, as_role, ids):
+    bid = _released_batch(app, as_role, ids)
+    done, open_ = make_order(app, quantity=30), make_order(app, quantity=30)
+    c = as_role("technician")
+    for oid in (done, open_):
+        assert (
+            c.post(f"/batches/{bid}/dispense", data={"order_id": oid, "quantity": "30"}).status_code
+            == 302
+        )
+    with app.app_context(), unit_of_work() as s:
+        s.get(Order, done).status = "dispensed"  # picked up already
+
+    lot_id = ids["lots"]["NTX-25002"]
+    html = c.get(f"/batches/trace?lot_id={lot_id}").get_data(as_text=True)
+    assert "Margaret Ellis" in html and "217-555-0191" in html and "Helen Park" in html
+
+    resp = c.get(f"/batches/trace.csv?lot_id={lot_id}")
+    assert resp.status_code == 200 and resp.mimetype == "text/csv"
+    rows = list(csv.DictReader(io.StringIO(resp.get_data(as_text=True))))
+    assert len(rows) == 2
+    assert {r["patient"] for r in rows} == {"Margaret Ellis"}
+    assert rows[0]["prescriber_npi"] == "1234567893" and rows[0]["quantity"] == "30"
+
+    # the JSON API with a bearer token
+    with app.app_context(), unit_of_work() as s:
+        user = s.scalar(select(User).where(User.username == "technician"))
+        token = accounts.create_api_token(s, user, user, "recall")
+    api = app.test_client()
+    body = api.get(
+        f"/api/v1/lots/{lot_id}/trace", headers={"Authorization": f"Bearer {token}"}
+    ).get_json()
+    assert body["lot"]["lot_number"] == "NTX-25002"
+    assert [b["id"] for b in body["batches"]] == [bid]
+    assert {r["order_id"] for r in body["recipients"]} == {done, open_}
+    body = api.get(
+        f"/api/v1/batches/{bid}/trace", headers={"Authorization": f"Bearer {token}"}
+    ).get_json()
+    assert {lot["lot_number"] for lot in body["lots"]} == {"NTX-25002", "MCC-8841", "CAPS1-5521"}
+    assert api.get(f"/api/v1/lots/{lot_id}/trace").status_code == 401
+
+    assert c.post(f"/batches/{bid}/recall", data={"reason": "x"}).status_code == 403
+    p = as_role("pharmacist")
+    assert p.post(f"/batches/{bid}/recall", data={"reason": ""}).status_code == 422
+    assert (
+        p.post(f"/batches/{bid}/recall", data={"reason": "supplier recall of API"}).status_code
+        == 302
+    )
+    with app.app_context():
+        b = db.session.get(Batch, bid)
+        assert (b.status, b.recall_reason, b.units_remaining) == (
+            "recalled",
+            "supplier recall of API",
+            40,
+        )
+        held = db.session.get(Order, open_)
+        assert (held.status, held.held_from) == ("on_hold", "ready")
+        assert "recall of batch" in held.status_reason
+    assert _status(app, done) == "dispensed"
+    another = make_order(app, quantity=10)
+    assert (
+        c.post(f"/batches/{bid}/dispense", data={"order_id": another, "quantity": "10"}).status_code
+        == 409
+    )
+
+
+def test_recalling_a_lot_recalls_its_released_batches(app, as_role, ids):
+    bid = _released_batch(app, as_role, ids)
+    lot_id = ids["lots"]["NTX-25002"]
+    p = as_role("pharmacist")
+    assert p.post(f"/batches/trace/lot/{lot_id}/recall", data={"reason": ""}).status_code == 422
+    resp = p.post(f"/batches/trace/lot/{lot_id}/recall", data={"reason": "assay OOS"})
+    assert resp.status_code == 302
+    with app.app_context():
+        assert db.session.get(Batch, bid).status == "recalled"
+
+
+def test_a_batch_using_a_lot_recalled_meanwhile_cannot_be_released(app, as_role, ids):
+    c = as_role("technician")
+    assert c.post("/batches/new", data=start_form(ids)).status_code == 302
+    bid = latest_batch(app)
+    assert c.post(f"/batches/{bid}/weights", data=weights_data(app, bid)).status_code == 302
+    qc = {
+        "weights": passing_weights(),
+        "shell_mg": "96",
+        "appearance": "ok",
+        "appearance_ok": "y",
+        "units_made": "100",
+    }
+    assert c.post(f"/batches/{bid}/qc", data=qc).status_code == 302
+    with app.app_context(), unit_of_work() as s:
+        s.get(IngredientLot, ids["lots"]["NTX-25002"]).status = "recalled"
+    resp = as_role("pharmacist").post(f"/batches/{bid}/release")
+    assert resp.status_code == 409 and "NTX-25002 (recalled)" in resp.get_data(as_text=True)
+
+
+def test_liquid_batch_from_api_with_volume_qc(app, as_role, ids):
+    with app.app_context(), unit_of_work() as s:
+        lot = s.scalar(select(IngredientLot).where(IngredientLot.lot_number == "ORA-3390"))
+        lot.status = "released"
+    order = make_order(app, strength="1", quantity=30, form="oral_solution")
+    c = as_role("technician")
+    resp = c.post(
+        "/batches/new",
+        data={
+            "formula_id": ids["sol"],
+            "balance_id": ids["balance"],
+            "strength_basis": "hcl",
+            "order_ids": [order],
+        },
+    )
+    assert resp.status_code == 302, resp.get_data(as_text=True)
+    bid = latest_batch(app)
+    with app.app_context():
+        b = db.session.get(Batch, bid)
+        r = b.calculation["result"]
+        # 1 mg/mL x 30 mL / 1.002 = 29.94 mg, below the 120 mg MWQ: make 5x (150 mL)
+        assert (r["multiple"], r["api_mg"], r["prepare_volume_ml"]) == (5, "149.70", "150")
+        assert (b.unit, b.units_planned) == ("mL", 30)
+        assert b.beyond_use_date == TODAY + timedelta(days=35)
+        assert [(u.role, u.planned_quantity, u.unit) for u in b.lot_usages] == [
+            ("active", D("149.70"), "mg"),
+            ("vehicle", D("150"), "mL"),
+        ]
+    assert c.post(f"/batches/{bid}/weights", data=weights_data(app, bid)).status_code == 302
+    resp = c.post(
+        f"/batches/{bid}/qc",
+        data={
+            "final_volume_ml": "150",
+            "appearance": "clear",
+            "appearance_ok": "y",
+            "units_made": "150",
+        },
+    )
+    assert resp.status_code == 302
+    assert as_role("pharmacist").post(f"/batches/{bid}/release").status_code == 302
+    assert (
+        c.post(f"/batches/{bid}/dispense", data={"order_id": order, "quantity": "30"}).status_code
+        == 302
+    )
+    with app.app_context():
+        assert db.session.get(Batch, bid).units_remaining == 120
+    assert _status(app, order) == "ready"
