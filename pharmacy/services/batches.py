@@ -947,9 +947,15 @@ def recall(session: Session, actor: User, batch: Batch, reason: str) -> list[Ord
 
 
 def recall_lot_batches(session: Session, actor: User, lot_id: int, reason: str) -> list[Batch]:
-    """Recall every released batch made with a lot (the lot's own status is inventory's)."""
+    """Recall a lot: the lot itself, so it can never be used again, and every released
+    batch made with it, in one transaction."""
     if not (reason and reason.strip()):
         raise ValidationFailed.single("reason", "a recall needs a written reason")
+    lot = session.get(IngredientLot, lot_id)
+    if lot is None:
+        raise ValidationFailed.single("lot_id", "is not a known lot")
+    if lot.status == "released":
+        inventory.set_lot_status(session, actor, lot, "recalled", reason)
     ids = session.scalars(
         select(Batch.id)
         .join(BatchLotUsage, BatchLotUsage.batch_id == Batch.id)
