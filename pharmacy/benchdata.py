@@ -302,7 +302,7 @@ def generate(engine, orders: int, seed: int, echo=click.echo) -> dict[str, int]:
 
     plan = _plan(rng, ctx, orders, n_patients, pat0, n_prescribers, pid0)
     with engine.begin() as conn:
-        lots = _lots(conn, rng, ctx)
+        lots = _lots(conn, rng, ctx, orders)
         counts["ingredient_lot"] = sum(len(v) for v in lots.values())
     counts.update(_write_plan(engine, rng, ctx, plan, lots, echo))
     with engine.begin() as conn:
@@ -418,16 +418,21 @@ def _plan(
     return plan
 
 
-def _lots(conn: Connection, rng, ctx: Context) -> dict[str, list[tuple[int, date, date]]]:
-    """Lots received every 14 days (API) or 30 days (filler, shells): (id, received, expiry)."""
+def _lots(
+    conn: Connection, rng, ctx: Context, orders: int
+) -> dict[str, list[tuple[int, date, date]]]:
+    """Lots received every 14 days (API) or 30 days (filler, shells): (id, received, expiry).
+    Each is big enough for the batches of its window, so derived stock never goes negative."""
     out: dict[str, list[tuple[int, date, date]]] = {}
+    batches_per_day = orders / 8 / (365 * YEARS) + 1
     next_id = _next_id(conn, IngredientLot)
     rows = []
-    for key, ing, every, qty, unit in (
-        ("api", ctx.api_id, 14, "25000", "mg"),
-        ("filler", ctx.filler_id, 30, "5000000", "mg"),
-        ("shell", ctx.shell_id, 30, "50000", "each"),
+    for key, ing, every, per_batch, unit in (
+        ("api", ctx.api_id, 14, 1377.82, "mg"),
+        ("filler", ctx.filler_id, 30, 58622.18, "mg"),
+        ("shell", ctx.shell_id, 30, 300, "each"),
     ):
+        qty = str(int(per_batch * batches_per_day * every * 2) + 25000)
         out[key] = []
         day = ctx.start - timedelta(days=every)
         n = 0

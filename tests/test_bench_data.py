@@ -35,6 +35,10 @@ def test_bench_data_loads_orders_and_is_idempotent(app):
         numbers = set(db.session.scalars(select(Prescription.rx_number)))
         assert len(numbers) == rx
         assert count(IngredientLot) > 100
+        from pharmacy.services.inventory import lot_stocks
+
+        lot_ids = list(db.session.scalars(select(IngredientLot.id)))
+        assert min(st.on_hand for st in lot_stocks(db.session, lot_ids).values()) >= 0
     again = runner.invoke(args=["bench-data", "--orders", "400", "--seed", "7"])
     assert again.exit_code == 0 and "already loaded" in again.output
     with app.app_context():

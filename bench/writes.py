@@ -1,0 +1,160 @@
+"""Batch creation and dispensing under concurrent clients (PostgreSQL), against one client."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from pharmacy.database import unit_of_work
+from pharmacy.domain.errors import DomainError
+from pharmacy.extensions import db
+from pharmacy.models import Balance, Batch, Formula, Order, Prescription, User
+from pharmacy.services import batches
+
+CLIENTS = 4
+
+
+def _run_clients(app, clients: int, seconds: float, work) -> tuple[int, int]:
+    done, failed = [0] * clients, [0] * clients
+    stop = time.perf_counter() + seconds
+
+    def client(i: int) -> None:
+        with app.app_context():
+            while time.perf_counter() < stop:
+                try:
+                    work(i)
+                    done[i] += 1
+                except DomainError:
+                    failed[i] += 1
+                finally:
+                    db.session.remove()
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return sum(done), sum(failed)
+
+
+def _ids():
+    tech = db.session.scalar(select(User.id).where(User.username == "technician"))
+    formula = db.session.scalar(
+        select(Formula).where(Formula.dosage_form == "capsule", Formula.status == "approved")
+    )
+    balance = db.session.scalar(select(Balance.id).where(Balance.calibration_due >= date.today()))
+    return tech, formula, balance
+
+
+def bench_batch_creation(report, app, seconds: float) -> None:
+    with app.app_context():
+        tech_id, formula, balance_id = _ids()
+        formula_id = formula.id
+
+    def work(_i):
+        with unit_of_work() as s:
+            tech = s.get(User, tech_id)
+            batches.start_batch(
+                s,
+                tech,
+                batches.StartInput(
+                    formula_id=formula_id,
+                    balance_id=balance_id,
+                    strength_mg=Decimal("4.5"),
+                    strength_basis="hcl",
+                    quantity=100,
+                ),
+            )
+
+    one, _ = _run_clients(app, 1, seconds, work)
+    many, failed = _run_clients(app, CLIENTS, seconds, work)
+    report.add(
+        f"batch creation, {CLIENTS} clients (ops/s)",
+        f"{many / seconds:.1f}",
+        f"1 client {one / seconds:.1f}",
+        f"{many / max(one, 1):.2f}x",
+        "no duplicate numbers",
+        ok=failed == 0,
+    )
+
+
+def _released_batch(app, units: int) -> int:
+    """A released batch with plenty of stock, written directly: the measure is dispensing."""
+    with app.app_context(), unit_of_work() as s:
+        tech_id, formula, balance_id = _ids()
+        pharmacist = s.scalar(select(User.id).where(User.username == "pharmacist"))
+        today = date.today()
+        b = Batch(
+            batch_number=f"BENCH-{datetime.now(UTC):%H%M%S%f}",
+            formula_id=formula.id,
+            strength_mg=Decimal("4.5"),
+            strength_basis="hcl",
+            units_planned=units,
+            units_made=units,
+            units_remaining=units,
+            unit="capsule",
+            status="released",
+            compounded_on=today,
+            beyond_use_date=today + timedelta(days=90),
+            bud_limited_by="bench",
+            calculation={"bench": True},
+            balance_id=balance_id,
+            compounded_by_id=tech_id,
+            checked_by_id=pharmacist,
+            released_at=datetime.now(UTC),
+        )
+        s.add(b)
+        s.flush()
+        return b.id
+
+
+def bench_dispensing(report, app, seconds: float) -> None:
+    with app.app_context():
+        formula_id = _ids()[1].id
+        rows = db.session.execute(
+            select(Order.id, Order.quantity)
+            .join(Prescription)
+            .where(
+                Order.status == "verified",
+                Prescription.strength_mg == Decimal("4.5"),
+                Prescription.formula_id == formula_id,
+                Prescription.strength_basis == "hcl",
+            )
+            .order_by(Order.id)
+            .limit(4000)
+        ).all()
+        tech_id = db.session.scalar(select(User.id).where(User.username == "technician"))
+    if len(rows) < 2 * CLIENTS:
+        report.add("dispensing", "skipped: too few verified 4.5 mg orders in the dataset")
+        return
+    half = len(rows) // 2
+    runs = {}
+    for label, clients, pool in (("one", 1, rows[:half]), ("many", CLIENTS, rows[half:])):
+        batch_id = _released_batch(app, units=10_000_000)
+        queues = [iter(pool[i::clients]) for i in range(clients)]
+
+        def work(i, queues=queues, batch_id=batch_id):
+            order_id, qty = next(queues[i])
+            with unit_of_work() as s:
+                batches.dispense(s, s.get(User, tech_id), batch_id, order_id, int(qty))
+
+        try:
+            runs[label] = _run_clients(app, clients, seconds, work)
+        except StopIteration:
+            runs[label] = (len(pool), 0)
+    one, many = runs["one"][0], runs["many"][0]
+    report.add(
+        f"dispensing, {CLIENTS} clients (ops/s)",
+        f"{many / seconds:.1f}",
+        f"1 client {one / seconds:.1f}",
+        f"{many / max(one, 1):.2f}x",
+    )
+
+
+def run(report, app, seconds: float = 5) -> None:
+    bench_batch_creation(report, app, seconds)
+    bench_dispensing(report, app, seconds)
