@@ -6,20 +6,35 @@ import logging
 
 from flask import Flask, abort, flash, g, redirect, request, session, url_for
 from flask_login import current_user
+from werkzeug.routing import IntegerConverter
 
 from . import access, config
-from .database import configure_sqlite
+from .database import configure_sqlite, reads_deferred, unit_of_work
 from .extensions import csrf, db, login_manager, migrate
 
 security_log = logging.getLogger("pharmacy.security")
 
 
+class DatabaseId(IntegerConverter):
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(url_map, *args, **kwargs)
+
+
 def create_app(test_config: dict | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
+    # Ids in URLs must fit the databases' 32-bit keys: a larger one is simply not found
+    # (PostgreSQL would otherwise fail the query with "integer out of range").
+    app.url_map.converters["int"] = DatabaseId
     app.config.update(config.load(app.instance_path))
     if test_config:
         app.config.update(test_config)
     config.check_database_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        # A local file has no server connection to go stale: skip the ping on every checkout.
+        options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+        options.pop("pool_pre_ping", None)
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
     db.init_app(app)
     migrate.init_app(app, db, directory=_migrations_dir(), render_as_batch=True, compare_type=True)
@@ -62,14 +77,19 @@ def _init_login(app: Flask) -> None:
         if request.path.startswith("/api/"):
             return None  # the API accepts bearer tokens only, never the browser cookie
 
-        user, why = load_session(
-            db.session,
-            token,
-            app.config["SESSION_IDLE_TIMEOUT"],
-            app.config["SESSION_ABSOLUTE_TIMEOUT"],
-        )
+        def load(s):
+            return load_session(
+                s, token, app.config["SESSION_IDLE_TIMEOUT"], app.config["SESSION_ABSOLUTE_TIMEOUT"]
+            )
+
+        user, why = load(db.session)
         if db.session.dirty:
-            db.session.commit()  # session bookkeeping only (last seen / expiry)
+            # Session bookkeeping only (last seen, at most once a minute / expiry): the read
+            # above ran in a reader's transaction, so write it as a unit of work (on SQLite,
+            # one that holds the write lock), reading the session row again under it.
+            db.session.rollback()
+            with unit_of_work() as s:
+                user, why = load(s)
         if why == "expired":
             g.session_expired = True
         return user
@@ -83,15 +103,27 @@ def _init_login(app: Flask) -> None:
             return None
         from .services.accounts import user_for_api_token
 
-        user = user_for_api_token(db.session, header[len("Bearer ") :].strip())
-        if db.session.dirty:
-            db.session.commit()
+        token = header[len("Bearer ") :].strip()
+        user = user_for_api_token(db.session, token)
+        if db.session.dirty:  # last used (at most every 5 minutes): as in load_user above
+            db.session.rollback()
+            with unit_of_work() as s:
+                user = user_for_api_token(s, token)
         if user is not None:
             g.api_user = True
         return user
 
 
 def _init_guards(app: Flask) -> None:
+    @app.before_request
+    def readers_do_not_queue():
+        # Registered first: runs before enforce_access loads the user. See reads_deferred.
+        reads_deferred(True)
+
+    @app.teardown_request
+    def end_reads_deferred(_exc):
+        reads_deferred(False)
+
     @app.before_request
     def enforce_access():
         rule = access.rule_for(request.endpoint)
@@ -139,3 +171,16 @@ def _init_guards(app: Flask) -> None:
     def navigation():
         roles = current_user.roles if current_user.is_authenticated else frozenset()
         return {"nav_items": access.nav_items(roles)}
+
+    # URLs that never change between requests (the navigation, the stylesheet) are built once
+    # per application root rather than on every page: werkzeug's URL building is not cheap.
+    fixed_urls: dict[tuple, str] = {}
+
+    @app.template_global()
+    def fixed_url(endpoint: str, **values) -> str:
+        """url_for for an absolute endpoint name whose URL depends on nothing in the request."""
+        key = (request.script_root, endpoint, *sorted(values.items()))
+        url = fixed_urls.get(key)
+        if url is None:
+            url = fixed_urls[key] = url_for(endpoint, **values)
+        return url

@@ -33,6 +33,7 @@ POLICY: dict[str, str | frozenset[str]] = {
     "admin.new_user": ADMIN,
     "admin.edit_user": ADMIN,
     "admin.user_token": ADMIN,
+    "scan.verify_label": PHARMACY_TEAM,
     "admin.audit_trail": ADMIN,
     "admin.profile": ADMIN,
     "formulas.index": CLINICAL,
@@ -69,6 +70,17 @@ POLICY: dict[str, str | frozenset[str]] = {
     "batches.recall_lot": PHARMACIST,
     "api.lot_trace": CLINICAL,
     "api.batch_trace": CLINICAL,
+    # The JSON API follows the matching UI routes (inventory.*, batches.*).
+    "api.receive_lot": CLINICAL,
+    "api.lot": CLINICAL,
+    "api.lot_decision": PHARMACIST,
+    "api.start_batch": CLINICAL,
+    "api.batch": CLINICAL,
+    "api.batch_weights": CLINICAL,
+    "api.batch_qc": CLINICAL,
+    "api.batch_release": PHARMACIST,
+    "api.batch_reject": CLINICAL,  # as batches.reject: a checked batch needs a pharmacist
+    "api.batch_dispense": CLINICAL,
     "api.capsules": CLINICAL,
     "api.liquids": CLINICAL,
     "api.weight_check": CLINICAL,
@@ -90,6 +102,16 @@ POLICY: dict[str, str | frozenset[str]] = {
     "api.screening_check": PHARMACY_TEAM,
     "api.orders": PHARMACY_TEAM,
     "api.order": PHARMACY_TEAM,
+    # Printing: the front desk prints dispensing labels (and a titration kit's step labels and
+    # calendar, which are dispensing labels and patient information) and leaflets; the bench
+    # prints everything; batch records only the bench.
+    "printing.dispensing_label": PHARMACY_TEAM,
+    "printing.ready_labels": PHARMACY_TEAM,
+    "printing.titration_labels": PHARMACY_TEAM,
+    "printing.titration_calendar": PHARMACY_TEAM,
+    "printing.leaflet": PHARMACY_TEAM,
+    "printing.batch_label": CLINICAL,
+    "printing.worksheet": CLINICAL,
 }
 
 

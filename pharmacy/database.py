@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -27,6 +29,13 @@ def minimal(value: Decimal) -> Decimal:
     if value == value.to_integral_value():
         return value.quantize(Decimal(1))
     return value.normalize()
+
+
+@functools.lru_cache(maxsize=65536)
+def _unscaled(value: int, scale: int) -> Decimal:
+    # Stored quantities repeat (30 capsules, 4.5 mg): decode each distinct one once. A Decimal is
+    # immutable, so sharing one between rows is safe.
+    return minimal(Decimal(value).scaleb(-scale))
 
 
 class ExactDecimal(TypeDecorator):
@@ -76,7 +85,7 @@ class ExactDecimal(TypeDecorator):
         if value is None:
             return None
         if dialect.name == "sqlite":
-            value = Decimal(int(value)).scaleb(-self.scale)
+            return _unscaled(int(value), self.scale)
         return minimal(Decimal(value))
 
     def __repr__(self) -> str:
@@ -91,8 +100,22 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+# SQLite: whether the next transaction starts with BEGIN IMMEDIATE (take the write lock now, so
+# concurrent writers queue on the busy timeout instead of failing) or a deferred BEGIN (a reader,
+# which in WAL mode never blocks or waits for anyone). Immediate unless a web request has
+# declared itself a reader (reads_deferred); unit_of_work always asks for immediate.
+_begin_immediate: ContextVar[bool] = ContextVar("sqlite_begin_immediate", default=True)
+
+
+def reads_deferred(deferred: bool = True) -> None:
+    """Called at the start (True) and end (False) of each web request: outside unit_of_work, the
+    request's reads run in deferred transactions so that gunicorn workers read in parallel."""
+    _begin_immediate.set(not deferred)
+
+
 def configure_sqlite(engine: Engine, busy_timeout_ms: int = 15000) -> None:
-    """Foreign keys on, WAL, a busy timeout, and BEGIN IMMEDIATE so writers queue, not fail."""
+    """Foreign keys on, WAL, a busy timeout; BEGIN IMMEDIATE for writers so they queue, not
+    fail, and a deferred BEGIN for a web request's reads (see reads_deferred)."""
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record):
@@ -103,22 +126,51 @@ def configure_sqlite(engine: Engine, busy_timeout_ms: int = 15000) -> None:
             cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=FULL")
         cur.close()
-        # Stop pysqlite from issuing its own deferred BEGIN; we issue BEGIN IMMEDIATE below.
+        # Stop pysqlite from issuing its own deferred BEGIN; we issue ours below.
         dbapi_conn.isolation_level = None
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        immediate = _begin_immediate.get()
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        conn.info["sqlite_reader"] = not immediate  # a deferred transaction that has not written
+        conn.info["sqlite_wrote"] = False
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _on_execute(conn, _cursor, statement, _params, _context, _executemany):
+        if conn.info.get("sqlite_reader") and statement.lstrip()[:6].upper() != "SELECT":
+            conn.info["sqlite_wrote"] = True
+
+
+def _restart_as_writer(session) -> None:
+    """SQLite: if the session is in a deferred (reading) transaction that has written nothing,
+    end it so that the unit of work starts afresh with BEGIN IMMEDIATE. In WAL mode a deferred
+    transaction cannot safely become a writer: if another connection committed since it began,
+    its first write fails at once (SQLITE_BUSY_SNAPSHOT) instead of waiting. Objects loaded
+    before are expired and reload under the write lock, so the use case sees current data."""
+    if not session.in_transaction() or session.new or session.dirty or session.deleted:
+        return
+    if session.get_bind().dialect.name != "sqlite":
+        return
+    info = session.connection().info
+    if info.get("sqlite_reader") and not info.get("sqlite_wrote"):
+        session.rollback()
 
 
 @contextmanager
 def unit_of_work() -> Iterator:
-    """One use case, one transaction: commit on success, roll back on any error."""
+    """One use case, one transaction: commit on success, roll back on any error. On SQLite the
+    transaction holds the write lock from its first statement (BEGIN IMMEDIATE)."""
     from .extensions import db
 
+    session = db.session
+    _restart_as_writer(session())  # the scoped session's current Session
+    token = _begin_immediate.set(True)
     try:
-        yield db.session
-        db.session.commit()
+        yield session
+        session.commit()
     except BaseException:
-        db.session.rollback()
+        session.rollback()
         raise
+    finally:
+        _begin_immediate.reset(token)

@@ -164,7 +164,13 @@ class Dispense(Base):
 
 
 class LabelPrint(Base):
+    """The print log: every print and reprint of a label or document (services.printing)."""
+
     __tablename__ = "label_print"
+    __table_args__ = (
+        CheckConstraint("copies >= 1", name="copies_positive"),
+        CheckConstraint("NOT reprint OR reason IS NOT NULL", name="reprint_has_reason"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     document: Mapped[str] = mapped_column(String(30))
@@ -176,3 +182,5 @@ class LabelPrint(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     printed_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     printed_at: Mapped[Timestamp]
+
+    printed_by: Mapped[User] = relationship()

@@ -50,7 +50,11 @@ class Patient(Base):
     liver_disease: Mapped[str] = mapped_column(String(20), default="none")
     # Search keys kept in step with the name and phone (see _search_keys below):
     # "ellis margaret" for a case-insensitive prefix search, "2175550191" for the phone.
-    name_key: Mapped[str] = mapped_column(String(170), index=True)
+    # Binary collation ("C") on PostgreSQL, as SQLite compares by default, so that the prefix
+    # search's range (name_key >= 'ellis ma' AND name_key < 'ellis mb') is exact and indexed.
+    name_key: Mapped[str] = mapped_column(
+        String(170).with_variant(String(170, collation="C"), "postgresql"), index=True
+    )
     phone_digits: Mapped[str] = mapped_column(String(40), index=True)
     created_at: Mapped[Timestamp]
     updated_at: Mapped[UpdatedAt]
@@ -224,7 +228,7 @@ class Order(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     prescription_id: Mapped[int] = mapped_column(ForeignKey("prescription.id"))
     fill_number: Mapped[int] = mapped_column(Integer)
-    status: Mapped[str] = mapped_column(String(24), index=True)
+    status: Mapped[str] = mapped_column(String(24))  # indexed by ix_rx_order_status_id
     quantity: Mapped[Quantity]
     quantity_unit: Mapped[Unit]
     promised_on: Mapped[date | None] = mapped_column(Date)

@@ -21,7 +21,7 @@ class PharmacyProfile(Base):
     address: Mapped[str] = mapped_column(Text)
     phone: Mapped[str] = mapped_column(String(40))
     licence_number: Mapped[str] = mapped_column(String(60))
-    default_label_stock: Mapped[str] = mapped_column(String(40), default="thermal_4x2")
+    default_label_stock: Mapped[str] = mapped_column(String(40), default="thermal-4x2")
     created_at: Mapped[Timestamp]
     updated_at: Mapped[UpdatedAt]
 

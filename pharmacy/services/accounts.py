@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from ..database import utcnow
 from ..domain.errors import FieldError, ValidationFailed
@@ -169,7 +169,16 @@ def load_session(
     session: Session, token: str, idle: timedelta, absolute: timedelta
 ) -> tuple[User | None, str | None]:
     """The user behind a session token, or None and why (expired, revoked, unknown)."""
-    row = session.scalar(select(UserSession).where(UserSession.token_hash == _digest(token)))
+    # One query per request: the session row, its user and the user's roles together.
+    row = (
+        session.execute(
+            select(UserSession)
+            .where(UserSession.token_hash == _digest(token))
+            .options(joinedload(UserSession.user).joinedload(User.role_rows))
+        )
+        .unique()
+        .scalar_one_or_none()
+    )
     if row is None:
         return None, "unknown"
     if row.revoked_at is not None:

@@ -6,7 +6,7 @@ import re
 from dataclasses import asdict, dataclass
 from datetime import date
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from ..domain.errors import FieldError, ValidationFailed
@@ -133,21 +133,56 @@ def is_phone_query(text: str) -> bool:
     return bool(re.fullmatch(r"[\d\s().+-]+", text)) and len(phone_digits(text)) >= 4
 
 
-def patient_filter(text: str):
-    """The WHERE clause for a patient search: date of birth, phone, or name prefix."""
+def search_terms(text: str) -> tuple[str, tuple]:
+    """How a patient search reads: ("dob", (date,)), ("phone", (digits,)), or ("name", keys)
+    with the name-key prefixes to look for (none when nothing searchable was typed)."""
     text = text.strip()
     dob = parse_date(text)
     if dob is not None:
-        return Patient.date_of_birth == dob
+        return "dob", (dob,)
     if is_phone_query(text):
-        digits = phone_digits(text)
-        return or_(Patient.phone_digits == digits, Patient.phone_digits.like(f"%{digits}"))
+        return "phone", (phone_digits(text),)
     words = [w for w in re.split(r"[\s,]+", text.casefold()) if w]
     escaped = [w.replace("\\", "").replace("%", "").replace("_", "") for w in words]
     keys = [" ".join(escaped)]  # "ellis marg" -> last name then first name
     if len(escaped) == 2 and "," not in text:
         keys.append(f"{escaped[1]} {escaped[0]}")  # "margaret ellis"
-    return or_(*[Patient.name_key.like(f"{k}%") for k in keys if k])
+    return "name", tuple(k for k in keys if k)
+
+
+def patient_filter(text: str):
+    """The WHERE clause for a patient search: date of birth, phone, or name prefix."""
+    kind, values = search_terms(text)
+    if kind == "dob":
+        return Patient.date_of_birth == values[0]
+    if kind == "phone":
+        digits = values[0]
+        return or_(Patient.phone_digits == digits, Patient.phone_digits.like(f"%{digits}"))
+    return or_(*[name_key_prefix(k) for k in values])
+
+
+def after_prefix(prefix: str) -> str | None:
+    """The smallest string greater than every string that starts with `prefix` (binary order),
+    or None when there is none."""
+    while prefix and prefix[-1] == chr(0x10FFFF):
+        prefix = prefix[:-1]
+    if not prefix:
+        return None
+    following = ord(prefix[-1]) + 1
+    if 0xD800 <= following <= 0xDFFF:  # surrogates are not characters (code point order holds)
+        following = 0xE000
+    return prefix[:-1] + chr(following)
+
+
+def name_key_prefix(prefix: str):
+    """name_key starts with `prefix`, as a range the name_key index serves on every backend
+    (SQLite's LIKE is case-insensitive and PostgreSQL's needs a pattern index, so neither uses a
+    plain btree for LIKE 'prefix%'). name_key compares in binary order: SQLite's default, and
+    COLLATE "C" on PostgreSQL (migration 0006)."""
+    upper = after_prefix(prefix)
+    if upper is None:
+        return Patient.name_key >= prefix
+    return and_(Patient.name_key >= prefix, Patient.name_key < upper)
 
 
 def search_patients(session: Session, text: str, limit: int = SEARCH_LIMIT) -> list[Patient]:

@@ -29,6 +29,14 @@ def register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(batches.bp)
 
+    from . import printing
+
+    app.register_blueprint(printing.bp)
+
     from .api import register_api
 
     register_api(app)
+
+    from . import scan
+
+    app.register_blueprint(scan.bp)

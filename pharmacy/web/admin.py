@@ -13,7 +13,7 @@ from ..domain.errors import ValidationFailed
 from ..extensions import db
 from ..models import AuditEvent, PharmacyProfile, User
 from ..services import accounts, audit
-from .forms import EditUserForm, ProfileForm, TokenForm, UserForm, apply_errors
+from .forms import EditUserForm, PharmacyForm, TokenForm, UserForm, apply_errors
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -102,13 +102,14 @@ def user_token(user_id: int):
 @bp.route("/pharmacy", methods=["GET", "POST"])
 def profile():
     row = db.session.scalar(select(PharmacyProfile).limit(1)) or abort(404)
-    form = ProfileForm(obj=row)
+    form = PharmacyForm(obj=row)
     status = 200
     if form.validate_on_submit():
         with unit_of_work() as s:
             old = audit.snapshot(row)
             for field in ("name", "address", "phone", "licence_number"):
                 setattr(row, field, getattr(form, field).data.strip())
+            row.default_label_stock = form.default_label_stock.data
             s.flush()
             before, after = audit.changed(old, audit.snapshot(row))
             if after:

@@ -4,6 +4,7 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     PasswordField,
+    SelectField,
     SelectMultipleField,
     StringField,
     TextAreaField,
@@ -49,6 +50,20 @@ class ProfileForm(FlaskForm):
     address = TextAreaField("Address", validators=[DataRequired()])
     phone = StringField("Phone", validators=[DataRequired(), Length(max=40)])
     licence_number = StringField("Licence number", validators=[DataRequired(), Length(max=60)])
+
+
+class PharmacyForm(ProfileForm):
+    """The administrator's pharmacy page: the details plus the default label stock."""
+
+    default_label_stock = SelectField("Default label stock", validators=[DataRequired()])
+
+    def __init__(self, *args, **kwargs):
+        import labels
+
+        super().__init__(*args, **kwargs)
+        self.default_label_stock.choices = [
+            (s.code, s.description) for s in labels.STOCKS.values()
+        ]
 
 
 class SetupForm(ProfileForm):

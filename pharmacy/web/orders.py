@@ -25,6 +25,11 @@ STATUS_LABELS = {
 }
 
 
+def _order_href() -> str:
+    """The order page's URL without the id: built once per page, not once per listed row."""
+    return url_for("orders.show", order_id=0)[:-1]
+
+
 @bp.route("/")
 def lookup():
     q = request.args.get("q", "").strip()
@@ -36,7 +41,9 @@ def lookup():
     except ValidationFailed as exc:
         error = exc.errors[0].message
     status = 422 if error else 200
-    return render_template("orders/lookup.html", q=q, page=page, error=error), status
+    return render_template(
+        "orders/lookup.html", q=q, page=page, error=error, order_href=_order_href()
+    ), status
 
 
 @bp.route("/queue")
@@ -50,10 +57,10 @@ def queue():
     mine = set()
     for role in current_user.roles:
         mine.update(svc.ROLE_WORK.get(role, ()))
-    columns = []
-    for status in statuses:
-        rows, next_after = svc.queue(db.session, status, after if only else None)
-        columns.append((status, rows, next_after))
+    if only:
+        columns = [(only, *svc.queue(db.session, only, after))]
+    else:
+        columns = svc.queue_board(db.session, statuses)
     return render_template(
         "orders/queue.html",
         columns=columns,
@@ -61,6 +68,8 @@ def queue():
         labels=STATUS_LABELS,
         mine=mine,
         only=only,
+        cap=svc.COUNT_CAP,
+        order_href=_order_href(),
     )
 
 

@@ -237,6 +237,8 @@ def test_recalling_a_lot_recalls_its_released_batches(app, as_role, ids):
     assert resp.status_code == 302
     with app.app_context():
         assert db.session.get(Batch, bid).status == "recalled"
+        lot = db.session.get(IngredientLot, lot_id)
+        assert (lot.status, lot.status_reason) == ("recalled", "assay OOS")
 
 
 def test_a_batch_using_a_lot_recalled_meanwhile_cannot_be_released(app, as_role, ids):
@@ -305,3 +307,11 @@ def test_liquid_batch_from_api_with_volume_qc(app, as_role, ids):
     with app.app_context():
         assert db.session.get(Batch, bid).units_remaining == 120
     assert _status(app, order) == "ready"
+
+
+def test_a_verified_order_page_offers_to_start_its_batch(app, as_role, ids):
+    order_id = make_order(app, quantity=30)
+    page = as_role("technician").get(f"/orders/{order_id}").get_data(as_text=True)
+    assert f'href="/batches/new?order_id={order_id}"' in page
+    staff_page = as_role("staff").get(f"/orders/{order_id}").get_data(as_text=True)
+    assert "Start a batch for this order" not in staff_page

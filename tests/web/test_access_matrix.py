@@ -107,3 +107,9 @@ def test_navigation_follows_the_role(app, pharmacy, role, visible, hidden):
         assert f'data-nav="{ep}"' in html
     for ep in hidden:
         assert f'data-nav="{ep}"' not in html
+
+
+def test_an_id_too_large_for_the_database_is_not_found(app, as_role):
+    c = as_role("staff")
+    assert c.get(f"/orders/{2**40}").status_code == 404
+    assert c.get(f"/orders/{2**31 - 1}").status_code == 404

@@ -46,8 +46,9 @@ def parse_body(model: type[M]) -> M:
 def register_api(app) -> None:
     from ...extensions import csrf
     from . import (
-        batches,  # noqa: F401  (routes: recall traces)
+        batches,  # noqa: F401  (routes: batches, recall traces)
         calculations,  # noqa: F401  (routes)
+        inventory,  # noqa: F401  (routes: lots)
         prescriptions,  # noqa: F401  (routes: screening, orders)
     )
 

@@ -1,23 +1,334 @@
-"""GET /api/v1/lots/<id>/trace and /api/v1/batches/<id>/trace: who received what (recalls)."""
+"""Batches (compounding records) over the JSON API: start, weights, QC, release or reject,
+dispense, and the recall traces (GET /api/v1/lots/<id>/trace and /api/v1/batches/<id>/trace).
+
+Thin views: pydantic gives the shape, pharmacy.services.batches decides, one unit of work
+per request. Field errors name the JSON field (e.g. "weights[0].actual").
+"""
 
 from __future__ import annotations
 
-from flask import abort, jsonify
+from decimal import Decimal
+from typing import Annotated, Literal
 
+from flask import jsonify, request, url_for
+from flask_login import current_user
+from pydantic import Field
+
+from ...database import unit_of_work
+from ...domain.errors import FieldError, ValidationFailed
 from ...extensions import db
-from ...models import Batch, IngredientLot
+from ...models import Batch, Dispense, IngredientLot, QcResult
 from ...services import batches as service
-from . import bp
+from . import bp, parse_body
+from .inventory import Id, In, get_or_404, plain
+
+Amount = Annotated[Decimal, Field(allow_inf_nan=False)]
+Strength = Annotated[Decimal, Field(gt=0, decimal_places=4, allow_inf_nan=False)]
+Note = Annotated[str, Field(max_length=500)]
+
+
+# --- shapes -----------------------------------------------------------------------------------
+
+
+class StartIn(In):
+    formula_id: Id | None = None
+    balance_id: Id | None = None
+    strength_mg: Strength | None = None  # blank: the orders' strength
+    strength_basis: Literal["hcl", "base"] | None = None
+    quantity: Amount | None = None  # capsules or mL; blank: the orders' total
+    order_ids: list[Id] = Field(default=[], max_length=200)
+    override_lot_ids: list[Id] = Field(default=[], max_length=50)
+    override_reason: Note = ""
+
+
+class WeightIn(In):
+    usage_id: Id
+    actual: Amount | None = None
+    balance_id: Id | None = None
+    deviation_reason: Note = ""
+
+
+class WeightsIn(In):
+    weights: list[WeightIn] = Field(max_length=100)
+
+
+class QcIn(In):
+    appearance: Note = ""
+    appearance_ok: bool = False
+    units_made: Annotated[int, Field(ge=0, le=2_000_000_000)] | None = None
+    gross_weights_mg: list[Amount] = Field(default=[], max_length=1000)  # capsules
+    shell_mg: Amount | None = None  # capsules
+    final_volume_ml: Amount | None = None  # liquids
+    notes: Annotated[str, Field(max_length=2000)] = ""
+
+
+class ReasonIn(In):
+    reason: Note = ""
+
+
+class DispenseIn(In):
+    order_id: Id | None = None
+    quantity: Amount | None = None
+
+
+def _optional_body(model: type[In]) -> In:
+    """A release needs no note: an empty body is the same as {}."""
+    return parse_body(model) if request.get_data(cache=True).strip() else model()
+
+
+# --- JSON out ---------------------------------------------------------------------------------
+
+
+def qc_dict(qc: QcResult) -> dict:
+    return plain(
+        {
+            "id": qc.id,
+            "batch_id": qc.batch_id,
+            "kind": qc.kind,
+            "passed": qc.passed,
+            "data": qc.data,
+            "notes": qc.notes,
+            "recorded_by_id": qc.recorded_by_id,
+            "recorded_at": qc.recorded_at,
+        }
+    )
+
+
+def dispense_dict(row: Dispense) -> dict:
+    return plain(
+        {
+            "id": row.id,
+            "batch_id": row.batch_id,
+            "order_id": row.order_id,
+            "quantity": row.quantity,
+            "unit": row.unit,
+            "dispensed_by_id": row.dispensed_by_id,
+            "dispensed_at": row.dispensed_at,
+        }
+    )
+
+
+def batch_dict(batch: Batch) -> dict:
+    frozen = batch.calculation or {}
+    formula = frozen.get("formula", {})
+    return plain(
+        {
+            "id": batch.id,
+            "batch_number": batch.batch_number,
+            "status": batch.status,
+            "formula": {
+                "id": batch.formula_id,
+                "code": formula.get("code"),
+                "version": formula.get("version"),
+                "name": formula.get("name"),
+            },
+            "strength_mg": batch.strength_mg,
+            "strength_basis": batch.strength_basis,
+            "unit": batch.unit,
+            "units_planned": batch.units_planned,
+            "units_made": batch.units_made,
+            "units_remaining": batch.units_remaining,
+            "compounded_on": batch.compounded_on,
+            "beyond_use_date": batch.beyond_use_date,
+            "bud_limited_by": batch.bud_limited_by,
+            "balance_id": batch.balance_id,
+            "compounded_by_id": batch.compounded_by_id,
+            "checked_by_id": batch.checked_by_id,
+            "submitted_at": batch.submitted_at,
+            "released_at": batch.released_at,
+            "decision_reason": batch.decision_reason,
+            "recalled_at": batch.recalled_at,
+            "recall_reason": batch.recall_reason,
+            "order_ids": [o.id for o in batch.orders],
+            "weight_tolerance_percent": service.tolerance_of(batch),
+            "qc_sample_size": service.sample_size(batch),
+            "lot_usages": [
+                {
+                    "id": u.id,
+                    "lot_id": u.lot_id,
+                    "lot_number": u.lot.lot_number,
+                    "ingredient": u.lot.ingredient.name,
+                    "role": u.role,
+                    "planned_quantity": u.planned_quantity,
+                    "actual_quantity": u.actual_quantity,
+                    "unit": u.unit,
+                    "deviation_percent": None
+                    if u.actual_quantity is None
+                    else service.deviation_percent(u.planned_quantity, u.actual_quantity),
+                    "deviation_reason": u.deviation_reason,
+                    "balance_id": u.balance_id,
+                    "chosen_by_fefo": u.chosen_by_fefo,
+                    "override_reason": u.override_reason,
+                    "weighed_by_id": u.weighed_by_id,
+                    "weighed_at": u.weighed_at,
+                }
+                for u in batch.lot_usages
+            ],
+            "qc": qc_dict(batch.latest_qc) if batch.latest_qc else None,
+            "qc_results": [qc_dict(q) for q in batch.qc_results],
+            "dispenses": [dispense_dict(d) for d in batch.dispenses],
+            "calculation": frozen.get("result"),
+        }
+    )
+
+
+def _batch(batch_id: int) -> Batch:
+    return get_or_404(Batch, batch_id, "batch")
+
+
+def _created(body: dict, location: str):
+    resp = jsonify(body)
+    resp.status_code = 201
+    resp.headers["Location"] = location
+    return resp
+
+
+# --- writes -----------------------------------------------------------------------------------
+
+
+@bp.post("/batches")
+def start_batch():
+    body = parse_body(StartIn)
+    inp = service.StartInput(
+        formula_id=body.formula_id,
+        balance_id=body.balance_id,
+        strength_mg=body.strength_mg,
+        strength_basis=body.strength_basis,
+        quantity=body.quantity,
+        order_ids=tuple(body.order_ids),
+        override_lot_ids=tuple(body.override_lot_ids),
+        override_reason=body.override_reason,
+    )
+    with unit_of_work() as s:
+        batch = service.start_batch(s, current_user, inp)
+    return _created(batch_dict(batch), url_for("api.batch", batch_id=batch.id))
+
+
+@bp.get("/batches/<int:batch_id>")
+def batch(batch_id: int):
+    return jsonify(batch_dict(_batch(batch_id)))
+
+
+@bp.post("/batches/<int:batch_id>/weights")
+def batch_weights(batch_id: int):
+    row = _batch(batch_id)
+    body = parse_body(WeightsIn)
+    seen: dict[int, int] = {}
+    for i, w in enumerate(body.weights):
+        if w.usage_id in seen:
+            raise ValidationFailed.single(
+                f"weights[{i}].usage_id",
+                f"usage {w.usage_id} is already at weights[{seen[w.usage_id]}]",
+            )
+        seen[w.usage_id] = i
+    entries = [
+        service.WeightEntry(
+            usage_id=w.usage_id,
+            actual=w.actual,
+            balance_id=w.balance_id,
+            deviation_reason=w.deviation_reason,
+        )
+        for w in body.weights
+    ]
+    # The service names the UI's fields (actual_<usage id>, balance_<id>, reason_<id>).
+    json_field = {"actual": "actual", "balance": "balance_id", "reason": "deviation_reason"}
+
+    def rename(e: FieldError) -> FieldError:
+        prefix, _, usage = e.field.partition("_")
+        if prefix not in json_field or not usage.isdigit():
+            return e
+        if int(usage) in seen:
+            return FieldError(f"weights[{seen[int(usage)]}].{json_field[prefix]}", e.message)
+        # A line of the batch left out of the list (or not a line of this batch).
+        return FieldError("weights", f"usage {usage}: {e.message}")
+
+    try:
+        with unit_of_work() as s:
+            service.record_weights(s, current_user, row, entries)
+    except ValidationFailed as exc:
+        raise ValidationFailed([rename(e) for e in exc.errors]) from None
+    return jsonify(batch_dict(db.session.get(Batch, batch_id)))
+
+
+@bp.post("/batches/<int:batch_id>/qc")
+def batch_qc(batch_id: int):
+    row = _batch(batch_id)
+    body = parse_body(QcIn)
+    qc = service.QcInput(
+        appearance=body.appearance,
+        appearance_ok=body.appearance_ok,
+        units_made=body.units_made,
+        gross_weights_mg=tuple(body.gross_weights_mg),
+        shell_mg=body.shell_mg,
+        final_volume_ml=body.final_volume_ml,
+        notes=body.notes,
+    )
+    try:
+        with unit_of_work() as s:
+            result = service.record_qc(s, current_user, row, qc)
+    except ValidationFailed as exc:
+        # The UI's sample field is "weights"; here it is "gross_weights_mg".
+        raise ValidationFailed(
+            [
+                FieldError("gross_weights_mg", e.message) if e.field == "weights" else e
+                for e in exc.errors
+            ]
+        ) from None
+    out = qc_dict(result)
+    out["batch"] = batch_dict(db.session.get(Batch, batch_id))
+    return _created(out, url_for("api.batch", batch_id=batch_id))
+
+
+@bp.post("/batches/<int:batch_id>/release")
+def batch_release(batch_id: int):
+    row = _batch(batch_id)
+    body = _optional_body(ReasonIn)
+    with unit_of_work() as s:
+        service.release(s, current_user, row, body.reason)
+    return jsonify(batch_dict(db.session.get(Batch, batch_id)))
+
+
+@bp.post("/batches/<int:batch_id>/reject")
+def batch_reject(batch_id: int):
+    row = _batch(batch_id)
+    body = parse_body(ReasonIn)
+    with unit_of_work() as s:
+        service.reject(s, current_user, row, body.reason)
+    return jsonify(batch_dict(db.session.get(Batch, batch_id)))
+
+
+@bp.post("/batches/<int:batch_id>/dispense")
+def batch_dispense(batch_id: int):
+    row = _batch(batch_id)
+    body = parse_body(DispenseIn)
+    with unit_of_work() as s:
+        given = service.dispense(s, current_user, row.id, body.order_id, body.quantity)
+        order = given.order
+        order_view = {"id": order.id, "number": order.number, "status": order.status}
+    out = dispense_dict(given)
+    out["order"] = order_view
+    after = db.session.get(Batch, batch_id)
+    out["batch"] = plain(
+        {
+            "id": after.id,
+            "batch_number": after.batch_number,
+            "status": after.status,
+            "units_remaining": after.units_remaining,
+            "unit": after.unit,
+        }
+    )
+    return _created(out, url_for("api.batch", batch_id=batch_id))
+
+
+# --- recall traces ----------------------------------------------------------------------------
 
 
 @bp.get("/lots/<int:lot_id>/trace")
 def lot_trace(lot_id: int):
-    if db.session.get(IngredientLot, lot_id) is None:
-        abort(404, "No such lot.")
+    get_or_404(IngredientLot, lot_id, "lot")
     return jsonify(service.trace_lot(db.session, lot_id).to_dict())
 
 
 @bp.get("/batches/<int:batch_id>/trace")
 def batch_trace(batch_id: int):
-    batch = db.session.get(Batch, batch_id) or abort(404, "No such batch.")
-    return jsonify(service.trace_batch(db.session, batch).to_dict())
+    return jsonify(service.trace_batch(db.session, _batch(batch_id)).to_dict())
