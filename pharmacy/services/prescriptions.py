@@ -282,8 +282,11 @@ def screen_input(
 
 
 def screen_prescription(session: Session, rx: Prescription, today: date) -> list[screening.Finding]:
+    # A step entered in units is screened as units (its stored mg is derived from them).
     steps = tuple(
-        StepFacts(s.strength_mg, s.days, Decimal(s.units_per_dose) if s.units_per_dose else None)
+        StepFacts(None, s.days, Decimal(s.units_per_dose))
+        if s.units_per_dose
+        else StepFacts(s.strength_mg, s.days, None)
         for s in rx.titration_steps
     )
     formula = session.get(Formula, rx.formula_id) if rx.formula_id else None
@@ -369,7 +372,11 @@ def enter_prescription(
     rx.titration_steps = [
         TitrationStep(
             position=i + 1,
-            strength_mg=s.strength_mg,
+            # A step given in units is stored with its dose in mg as well, so labels,
+            # screening and the calendar never have to work it out again.
+            strength_mg=s.strength_mg
+            if s.strength_mg is not None
+            else s.units_per_dose * data.strength_mg,
             days=s.days,
             units_per_dose=int(s.units_per_dose) if s.units_per_dose is not None else None,
         )

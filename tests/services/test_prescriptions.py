@@ -173,6 +173,25 @@ def test_intake_numbers_screens_and_creates_the_first_order(setup):
     assert create.new["titration"][0] == {"strength_mg": "1.5", "units_per_dose": None, "days": 14}
 
 
+def test_a_titration_step_in_units_is_saved_with_its_dose_in_mg(setup):
+    ctx, pid, did = setup
+    rx = _enter(
+        ctx,
+        pid,
+        did,
+        strength_mg=D("1.5"),
+        titration=[
+            prescriptions.StepInput(None, 14, units_per_dose=D("1")),
+            prescriptions.StepInput(None, 14, units_per_dose=D("2")),
+        ],
+    )
+    rx = db.session.get(Prescription, rx.id)
+    assert [(s.strength_mg, s.units_per_dose, s.days) for s in rx.titration_steps] == [
+        (D("1.5"), 1, 14),
+        (D("3"), 2, 14),
+    ]
+
+
 def test_bad_prescription_names_each_rule_and_writes_nothing(setup):
     ctx, pid, did = setup
     before = {
