@@ -95,6 +95,7 @@ POLICY: dict[str, str | frozenset[str]] = {
     "prescriptions.verify": PHARMACIST,
     "prescriptions.reject": PHARMACIST,
     "prescriptions.refill": PHARMACY_TEAM,
+    "prescriptions.change_status": PHARMACY_TEAM,
     "orders.lookup": PHARMACY_TEAM,
     "orders.queue": PHARMACY_TEAM,
     "orders.show": PHARMACY_TEAM,

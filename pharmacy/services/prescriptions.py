@@ -508,3 +508,40 @@ def reject(session: Session, actor: User, rx: Prescription, reason: str) -> Pres
         session, actor, rx, f"prescription {rx.rx_number} rejected: {reason.strip()}"
     )
     return rx
+
+
+def change_status(
+    session: Session, actor: User, rx: Prescription, target: str, reason: str | None
+) -> Prescription:
+    """Put a prescription on hold, resume it, or cancel it (verify and reject have their own
+    use cases). Cancelling also cancels its open orders; the workflow decides who may."""
+    if target in ("verified", "rejected") and rx.status != "on_hold":
+        raise ValidationFailed.single("status", "use Verify or Reject for that")
+    reason = (reason or "").strip() or None
+    lifecycle.check_transition(
+        "prescription",
+        rx.status,
+        target,
+        roles=actor.roles,
+        reason=reason,
+        held_from=rx.held_from,
+    )
+    old = {"status": rx.status, "held_from": rx.held_from}
+    rx.held_from = rx.status if target == "on_hold" else None
+    rx.status, rx.status_reason = target, reason
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        f"prescription.{target}",
+        "prescription",
+        rx.id,
+        old,
+        {"status": target, "held_from": rx.held_from},
+        reason=reason,
+    )
+    if target == "cancelled":
+        from .orders import cancel_open_orders
+
+        cancel_open_orders(session, actor, rx, f"prescription {rx.rx_number} cancelled: {reason}")
+    return rx

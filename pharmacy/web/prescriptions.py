@@ -228,6 +228,27 @@ def reject(rx_id: int):
     return redirect(url_for("prescriptions.show", rx_id=rx.id))
 
 
+@bp.route("/<int:rx_id>/status", methods=["POST"])
+def change_status(rx_id: int):
+    rx = db.session.get(Prescription, rx_id) or abort(404)
+    form = ReasonForm()
+    if not form.validate_on_submit():
+        return _show(rx, 400, reject_form=form)
+    target = request.form.get("target", "")
+    try:
+        with unit_of_work() as s:
+            svc.change_status(s, current_user, rx, target, form.reason.data)
+    except ValidationFailed as exc:
+        for err in exc.errors:
+            flash(f"{err.field}: {err.message}", "error")
+        return _show(db.session.get(Prescription, rx_id), 422)
+    except TransitionNotAllowed as exc:
+        flash(str(exc), "error")
+        return _show(db.session.get(Prescription, rx_id), 409)
+    flash(f"Prescription {rx.rx_number}: {target.replace('_', ' ')}.", "success")
+    return redirect(url_for("prescriptions.show", rx_id=rx.id))
+
+
 @bp.route("/<int:rx_id>/refill", methods=["POST"])
 def refill(rx_id: int):
     rx = db.session.get(Prescription, rx_id) or abort(404)

@@ -353,3 +353,59 @@ def test_orders_api_lookup_and_detail(app, client, as_role, people):
     assert call("GET", "/api/v1/orders/999999").status_code == 404
     assert call("GET", "/api/v1/orders?q=RX000001Q").status_code in (200, 422)
     assert _api(app, client, "admin")("GET", "/api/v1/orders?q=ellis").status_code == 403
+
+
+def test_hold_resume_and_cancel_a_prescription(app, as_role, people):
+    pid, did = people
+    staff = as_role("staff")
+    rx_id = _enter(staff, pid, did)
+    page = staff.get(f"/prescriptions/{rx_id}").get_data(as_text=True)
+    assert 'data-testid="rx-status"' in page
+    resp = staff.post(f"/prescriptions/{rx_id}/status", data={"target": "on_hold", "reason": ""})
+    assert resp.status_code == 422
+    assert (
+        staff.post(
+            f"/prescriptions/{rx_id}/status",
+            data={"target": "on_hold", "reason": "waiting for the prescriber"},
+        ).status_code
+        == 302
+    )
+    with app.app_context():
+        rx = db.session.get(Prescription, rx_id)
+        assert (rx.status, rx.held_from, rx.status_reason) == (
+            "on_hold",
+            "entered",
+            "waiting for the prescriber",
+        )
+    assert (
+        staff.post(
+            f"/prescriptions/{rx_id}/status", data={"target": "entered", "reason": ""}
+        ).status_code
+        == 302
+    )
+    assert (
+        staff.post(
+            f"/prescriptions/{rx_id}/status",
+            data={"target": "cancelled", "reason": "patient declined"},
+        ).status_code
+        == 302
+    )
+    with app.app_context():
+        rx = db.session.get(Prescription, rx_id)
+        assert rx.status == "cancelled"
+        assert {o.status for o in rx.orders} == {"cancelled"}
+        actions = db.session.scalars(
+            select(AuditEvent.action).where(
+                AuditEvent.entity == "prescription", AuditEvent.entity_id == str(rx_id)
+            )
+        ).all()
+        assert {"prescription.on_hold", "prescription.entered", "prescription.cancelled"} <= set(
+            actions
+        )
+    # A cancelled prescription is final.
+    assert (
+        staff.post(
+            f"/prescriptions/{rx_id}/status", data={"target": "on_hold", "reason": "x"}
+        ).status_code
+        == 409
+    )
