@@ -360,7 +360,7 @@ def test_hold_resume_and_cancel_a_prescription(app, as_role, people):
     staff = as_role("staff")
     rx_id = _enter(staff, pid, did)
     page = staff.get(f"/prescriptions/{rx_id}").get_data(as_text=True)
-    assert 'data-testid="rx-status"' in page
+    assert 'data-testid="rx-hold"' in page
     resp = staff.post(f"/prescriptions/{rx_id}/status", data={"target": "on_hold", "reason": ""})
     assert resp.status_code == 422
     assert (
