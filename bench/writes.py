@@ -7,7 +7,7 @@ import time
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import func, insert, select
 
 from pharmacy.database import unit_of_work
 from pharmacy.domain.errors import DomainError
@@ -112,9 +112,43 @@ def _released_batch(app, units: int) -> int:
         return b.id
 
 
+def _fresh_orders(app, formula_id: int, n: int = 4000) -> None:
+    """New verified fills of 4.5 mg prescriptions, so the measure repeats on a reused dataset
+    (each run dispenses the orders it uses)."""
+    with app.app_context(), unit_of_work() as s:
+        user_id = s.scalar(select(User.id).order_by(User.id).limit(1))
+        latest = s.execute(
+            select(Order.prescription_id, func.max(Order.fill_number))
+            .join(Prescription)
+            .where(
+                Prescription.strength_mg == Decimal("4.5"),
+                Prescription.formula_id == formula_id,
+                Prescription.strength_basis == "hcl",
+            )
+            .group_by(Order.prescription_id)
+            .limit(n)
+        ).all()
+        s.execute(
+            insert(Order),
+            [
+                {
+                    "prescription_id": rx_id,
+                    "fill_number": fill + 1,
+                    "status": "verified",
+                    "quantity": Decimal(30),
+                    "quantity_unit": "capsule",
+                    "created_by_id": user_id,
+                }
+                for rx_id, fill in latest
+            ],
+        )
+
+
 def bench_dispensing(report, app, seconds: float) -> None:
     with app.app_context():
         formula_id = _ids()[1].id
+    _fresh_orders(app, formula_id)
+    with app.app_context():
         rows = db.session.execute(
             select(Order.id, Order.quantity)
             .join(Prescription)

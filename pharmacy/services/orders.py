@@ -20,6 +20,9 @@ from . import audit
 from .patients import after_prefix, search_terms
 
 PAGE_SIZE = 25
+# The board is for a glance at every queue: the oldest few of each, each with "More…" to
+# the full, paginated queue of that status.
+BOARD_ROWS = 10
 DISPENSE_METHODS = ("pickup", "shipped")
 OPEN_STATUSES = ("received", "verified", "in_compounding", "quality_check", "ready", "on_hold")
 # Moves that need hands-on pharmacy work; the front desk (staff) may not make them.
@@ -340,7 +343,7 @@ def _board_statement(columns: int):
 
 
 def queue_board(
-    session: Session, statuses: list[str], limit: int = PAGE_SIZE
+    session: Session, statuses: list[str], limit: int = BOARD_ROWS
 ) -> list[tuple[str, list[OrderRow], int | None]]:
     """The first page of each queue, as queue() gives it, for many statuses in one query."""
     for status in statuses:
