@@ -425,7 +425,16 @@ def start_batch(session: Session, actor: User, inp: StartInput) -> Batch:
     number = next_batch_number(session, formula.code, on)
     ingredient_ids = {ln.ingredient_id for ln in formula.lines}
     locked = _lock_lots(session, ingredient_ids, inp.override_lot_ids)
-    stock = on_hand(session, (lot.id for lot in locked))
+    # Stock is derived from every past use, so it is added up only for lots that could be
+    # used today (and any lot chosen by hand); the others are refused on status or expiry.
+    stock = on_hand(
+        session,
+        (
+            lot.id
+            for lot in locked
+            if (lot.status == "released" and lot.expires_on >= on) or lot.id in inp.override_lot_ids
+        ),
+    )
     by_id = {lot.id: lot for lot in locked}
     overrides: dict[int, IngredientLot] = {}
     for lot_id in inp.override_lot_ids:

@@ -546,39 +546,39 @@ class LotStock:
 
 
 def _movement_totals():
-    adjusted = (
-        select(LotAdjustment.lot_id, func.sum(LotAdjustment.quantity).label("total"))
-        .group_by(LotAdjustment.lot_id)
-        .subquery("adjusted")
+    """Adjustments, usage and stock on hand of the lot in the enclosing query.
+
+    Correlated per-lot sums, so only the lots a query selects are added up (through the
+    lot_id indexes), not five years of usage for every lot."""
+    adj = (
+        select(func.coalesce(func.sum(LotAdjustment.quantity), 0))
+        .where(LotAdjustment.lot_id == IngredientLot.id)
+        .scalar_subquery()
     )
-    used = (
+    use = (
         select(
-            BatchLotUsage.lot_id,
-            func.sum(
-                func.coalesce(BatchLotUsage.actual_quantity, BatchLotUsage.planned_quantity)
-            ).label("total"),
+            func.coalesce(
+                func.sum(
+                    func.coalesce(BatchLotUsage.actual_quantity, BatchLotUsage.planned_quantity)
+                ),
+                0,
+            )
         )
-        .group_by(BatchLotUsage.lot_id)
-        .subquery("used")
+        .where(BatchLotUsage.lot_id == IngredientLot.id)
+        .scalar_subquery()
     )
-    adj = func.coalesce(adjusted.c.total, 0)
-    use = func.coalesce(used.c.total, 0)
     # Only + and - here: on SQLite the values are scaled integers, which add exactly.
     on_hand = IngredientLot.quantity_received + adj - use
-    return adjusted, used, adj, use, on_hand
+    return adj, use, on_hand
 
 
 def _stock_stmt() -> Select:
-    adjusted, used, adj, use, on_hand = _movement_totals()
-    return (
-        select(
-            IngredientLot,
-            type_coerce(adj, _Q).label("adjusted"),
-            type_coerce(use, _Q).label("used"),
-            type_coerce(on_hand, _Q).label("on_hand"),
-        )
-        .outerjoin(adjusted, adjusted.c.lot_id == IngredientLot.id)
-        .outerjoin(used, used.c.lot_id == IngredientLot.id)
+    adj, use, on_hand = _movement_totals()
+    return select(
+        IngredientLot,
+        type_coerce(adj, _Q).label("adjusted"),
+        type_coerce(use, _Q).label("used"),
+        type_coerce(on_hand, _Q).label("on_hand"),
     )
 
 
@@ -851,11 +851,9 @@ def below_reorder_point(
 ) -> tuple[list[IngredientStock], bool]:
     """Active ingredients whose usable stock (released, in-date lots) is below their
     reorder point; quarantined stock does not count until it is released."""
-    adjusted, used, _adj, _use, on_hand = _movement_totals()
+    _adj, _use, on_hand = _movement_totals()
     per_lot = (
         select(IngredientLot.ingredient_id.label("ingredient_id"), on_hand.label("on_hand"))
-        .outerjoin(adjusted, adjusted.c.lot_id == IngredientLot.id)
-        .outerjoin(used, used.c.lot_id == IngredientLot.id)
         .where(IngredientLot.status == lot_rules.USABLE_STATUS, IngredientLot.expires_on >= on)
         .subquery("per_lot")
     )
