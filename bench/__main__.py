@@ -3,7 +3,7 @@
     python -m bench [--orders 1000000] [--only sqlite|postgresql] [--http-seconds 10]
 
 SQLite always (bench/bench.db); PostgreSQL too when TEST_DATABASE_URL or DATABASE_URL names
-one (in its own schema, `bench`).
+one (in a schema of its own per size, `bench_<orders>`).
 """
 
 from __future__ import annotations
@@ -29,13 +29,15 @@ def _pg_url() -> str | None:
     return None
 
 
-def _pg_bench_url(url: str) -> str:
+def _pg_bench_url(url: str, orders: int) -> str:
+    """One schema per dataset size, as SQLite has one file per size."""
+    schema = f"bench_{orders}"
     engine = create_engine(url)
     with engine.begin() as conn:
-        conn.execute(text("CREATE SCHEMA IF NOT EXISTS bench"))
+        conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
     engine.dispose()
     sep = "&" if "?" in url else "?"
-    return f"{url}{sep}options=-csearch_path%3Dbench"
+    return f"{url}{sep}options=-csearch_path%3D{schema}"
 
 
 def run_one(name: str, url: str, args) -> Report:
@@ -88,7 +90,7 @@ def main() -> None:
         targets.append(("sqlite", f"sqlite:///{HERE / f'bench-{args.orders}.db'}"))
     pg = _pg_url()
     if args.only in (None, "postgresql") and pg:
-        targets.append(("postgresql", _pg_bench_url(pg)))
+        targets.append(("postgresql", _pg_bench_url(pg, args.orders)))
     reports = [run_one(name, url, args) for name, url in targets]
     print()
     print(
