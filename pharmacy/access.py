@@ -61,6 +61,8 @@ POLICY: dict[str, str | frozenset[str]] = {
     "batches.show": CLINICAL,
     "batches.weights": CLINICAL,
     "batches.qc": CLINICAL,
+    "batches.qc_correct": CLINICAL,
+    "batches.api_sign_off": PHARMACIST,
     "batches.release": PHARMACIST,
     "batches.reject": CLINICAL,  # abandoning in progress; a checked batch: pharmacist (service)
     "batches.recall": PHARMACIST,
@@ -78,6 +80,8 @@ POLICY: dict[str, str | frozenset[str]] = {
     "api.batch": CLINICAL,
     "api.batch_weights": CLINICAL,
     "api.batch_qc": CLINICAL,
+    "api.batch_qc_correction": CLINICAL,
+    "api.batch_api_sign_off": PHARMACIST,
     "api.batch_release": PHARMACIST,
     "api.batch_reject": CLINICAL,  # as batches.reject: a checked batch needs a pharmacist
     "api.batch_dispense": CLINICAL,

@@ -44,6 +44,9 @@ class StartForm(FlaskForm):
     override_reason = StringField(
         "Reason for choosing other lots", validators=[Optional(), Length(max=500)]
     )
+    potency_acceptance = StringField(
+        "Potency outside 98.0–102.0 %: acceptance", validators=[Optional(), Length(max=500)]
+    )
 
 
 def weights_form_class(batch, balance_choices: list[tuple[int, str]]) -> type[FlaskForm]:
@@ -91,6 +94,20 @@ def parse_weights(text: str | None) -> tuple[Decimal, ...]:
             raise ValidationFailed.single("weights", f"weight {i + 1} is not a number")
         out.append(value)
     return tuple(out)
+
+
+class QcCorrectionForm(FlaskForm):
+    what = SelectField(
+        "Figure",
+        choices=[
+            ("gross_mg", "Capsule gross weight"),
+            ("shell_mg", "Empty shell weight"),
+            ("final_volume_ml", "Final volume"),
+        ],
+    )
+    number = IntegerField("Capsule number", validators=[Optional()])
+    value = _decimal("Correct value")
+    reason = StringField("Why it was wrong", validators=[Optional(), Length(max=500)])
 
 
 class NoteForm(FlaskForm):

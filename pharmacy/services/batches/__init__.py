@@ -13,6 +13,7 @@ from .common import (
     SNAPSHOT_VERSION,
     START_ORDER_STATUSES,
     TRACE_LIMIT,
+    api_tolerance_of,
     batch_code,
     deviation_percent,
     lot_refusals,
@@ -20,13 +21,15 @@ from .common import (
     on_hand,
     to_lot_unit,
     tolerance_of,
+    unsigned_api_deviations,
 )
 from .decisions import recall, recall_lot_batches, reject, release
 from .fill import dispense, fillable_orders, outstanding
-from .qc import QcInput, record_qc, sample_size
+from .potency import accept_potency, lot_potency, needs_acceptance
+from .qc import QcCorrection, QcInput, correct_qc, planned_output, record_qc, sample_size
 from .start import StartInput, start_batch
 from .trace import CSV_COLUMNS, Trace, list_batches, trace_batch, trace_lot
-from .weighing import WeightEntry, record_weights
+from .weighing import WeightEntry, dose_ratio, record_weights, sign_off_api_weight
 
 __all__ = [
     "CSV_COLUMNS",
@@ -37,11 +40,21 @@ __all__ = [
     "SNAPSHOT_VERSION",
     "START_ORDER_STATUSES",
     "TRACE_LIMIT",
+    "QcCorrection",
     "QcInput",
     "StartInput",
     "Trace",
     "WeightEntry",
+    "accept_potency",
+    "api_tolerance_of",
     "audit",
+    "correct_qc",
+    "dose_ratio",
+    "lot_potency",
+    "needs_acceptance",
+    "planned_output",
+    "sign_off_api_weight",
+    "unsigned_api_deviations",
     "batch_code",
     "deviation_percent",
     "dispense",

@@ -22,6 +22,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from ...domain import lots as lot_rules
+from ...domain import weighing
 from ...domain.errors import ValidationFailed
 from ...models import Batch, Formula, IngredientLot, Order, Prescription, User
 from .. import audit, inventory
@@ -210,9 +211,33 @@ def _same_formula(session: Session, rx: Prescription, formula_id: int) -> bool:
     return wanted is not None and have is not None and wanted.code == have.code
 
 
-def deviation_percent(planned: Decimal, actual: Decimal) -> Decimal:
-    return (abs(actual - planned) / planned * 100).quantize(Decimal("0.01"))
+deviation_percent = weighing.deviation_percent
 
 
 def tolerance_of(batch: Batch) -> Decimal:
-    return Decimal(str(batch.calculation["formula"]["weight_tolerance_percent"]))
+    """The fill tolerance (capsule weights; non-API lines), never looser than ±10 %."""
+    formula = batch.calculation["formula"]
+    return weighing.fill_tolerance(Decimal(str(formula["weight_tolerance_percent"])))
+
+
+def api_tolerance_of(batch: Batch) -> Decimal:
+    """The API weighing tolerance the batch was started under (5 % when the formula had none)."""
+    value = batch.calculation["formula"].get("api_tolerance_percent")
+    return weighing.api_tolerance(None if value is None else Decimal(str(value)))
+
+
+def line_tolerance(batch: Batch, role: str) -> Decimal:
+    return api_tolerance_of(batch) if role in weighing.DOSE_ROLES else tolerance_of(batch)
+
+
+def unsigned_api_deviations(batch: Batch) -> list:
+    """API (dose) weighings outside the API tolerance that no pharmacist has signed off."""
+    tolerance = api_tolerance_of(batch)
+    return [
+        u
+        for u in batch.lot_usages
+        if u.role in weighing.DOSE_ROLES
+        and u.actual_quantity is not None
+        and u.signed_off_at is None
+        and weighing.api_out_of_tolerance(u.planned_quantity, u.actual_quantity, tolerance)
+    ]

@@ -32,6 +32,7 @@ from .common import (
     on_hand,
     to_lot_unit,
 )
+from .potency import accept_potency_if_needed
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,8 @@ class StartInput:
     override_lot_ids: tuple[int, ...] = ()  # replaces FEFO for the lot's ingredient
     override_reason: str = ""
     compounded_on: date | None = None
+    # A pharmacist's documented acceptance of an API lot assaying outside 98.0-102.0 %.
+    potency_acceptance: str = ""
 
 
 def _check_orders_fit(
@@ -357,20 +360,39 @@ def _pick_other_lots(req: _Request, pool: _LotPool, active, api_lot, result):
     return chosen, plans
 
 
-def _add_usages(batch: Batch, req: _Request, pool: _LotPool, chosen, plans) -> list[dict]:
-    """The batch's lot lines, and the same facts for the frozen snapshot."""
-    usages_info = []
+def _split_lines(req: _Request, chosen, plans, result) -> list[tuple]:
+    """(formula line, role, lot, planned, unit) for every weighing, in bench order. A capsule
+    aliquot is weighed as its own lines: stock API, diluent, then the aliquot taken (which
+    comes out of the stock mixture, so it takes nothing more from the lot)."""
+    aliquot = getattr(result, "aliquot", None) if req.kind == "capsule" else None
+    rows = []
     for ln in req.formula.lines:
         if ln.id not in plans:
             continue
         lot = chosen[ln.ingredient_id]
-        planned, lot_unit = plans[ln.id]
+        planned, unit = plans[ln.id]
+        if aliquot is not None and ln.role == "filler":
+            diluent = to_lot_unit(aliquot.diluent_mg, "mg", lot.unit, "override_lot_ids")
+            rows.append((ln, "diluent", lot, diluent, unit))
+            planned = to_lot_unit(result.filler_mg, "mg", lot.unit, "override_lot_ids")
+        rows.append((ln, ln.role, lot, planned, unit))
+        if aliquot is not None and ln.role == "active":
+            taken = to_lot_unit(aliquot.aliquot_mg, "mg", lot.unit, "override_lot_ids")
+            rows.append((ln, "aliquot", lot, taken, unit))
+    order = {"active": 0, "diluent": 1, "aliquot": 2}
+    return sorted(rows, key=lambda r: order.get(r[1], 3))
+
+
+def _add_usages(batch: Batch, req: _Request, pool: _LotPool, rows) -> list[dict]:
+    """The batch's lot lines, and the same facts for the frozen snapshot."""
+    usages_info = []
+    for ln, role, lot, planned, lot_unit in rows:
         by_fefo = ln.ingredient_id not in pool.overrides
         override_reason = None if by_fefo else req.reason
         batch.lot_usages.append(
             BatchLotUsage(
                 lot_id=lot.id,
-                role=ln.role,
+                role=role,
                 planned_quantity=planned,
                 unit=lot_unit,
                 chosen_by_fefo=by_fefo,
@@ -379,7 +401,7 @@ def _add_usages(batch: Batch, req: _Request, pool: _LotPool, chosen, plans) -> l
         )
         usages_info.append(
             {
-                "role": ln.role,
+                "role": role,
                 "ingredient_id": ln.ingredient_id,
                 "ingredient": ln.ingredient.name,
                 "lot_id": lot.id,
@@ -389,6 +411,7 @@ def _add_usages(batch: Batch, req: _Request, pool: _LotPool, chosen, plans) -> l
                 "assay_percent": lot.assay_percent,
                 "assay_basis": lot.assay_basis,
                 "water_percent": lot.water_percent,
+                "potency_accepted": lot.potency_acceptance,
                 "on_hand_before": pool.stock.get(lot.id),
                 "planned_quantity": planned,
                 "unit": lot_unit,
@@ -449,8 +472,9 @@ def start_batch(session: Session, actor: User, inp: StartInput) -> Batch:
     others = [lot for ing, lot in chosen.items() if ing != active.ingredient_id]
     result = _engine(session, req, api_lot, others)
 
+    accept_potency_if_needed(session, actor, api_lot, inp.potency_acceptance)
     batch = _new_batch(number, req, result, actor)
-    usages_info = _add_usages(batch, req, pool, chosen, plans)
+    usages_info = _add_usages(batch, req, pool, _split_lines(req, chosen, plans, result))
     request_values = {
         "kind": req.kind,
         "strength_mg": req.strength,

@@ -39,6 +39,7 @@ class StartIn(In):
     order_ids: list[Id] = Field(default=[], max_length=200)
     override_lot_ids: list[Id] = Field(default=[], max_length=50)
     override_reason: Note = ""
+    potency_acceptance: Note = ""  # pharmacist: an API lot outside 98.0-102.0 % is acceptable
 
 
 class WeightIn(In):
@@ -63,6 +64,13 @@ class QcIn(In):
 
 
 class ReasonIn(In):
+    reason: Note = ""
+
+
+class QcCorrectionIn(In):
+    what: Literal["gross_mg", "shell_mg", "final_volume_ml"]
+    number: Annotated[int, Field(ge=1, le=1000)] | None = None  # capsule, for gross_mg
+    value: Amount | None = None
     reason: Note = ""
 
 
@@ -141,7 +149,11 @@ def batch_dict(batch: Batch) -> dict:
             "recall_reason": batch.recall_reason,
             "order_ids": [o.id for o in batch.orders],
             "weight_tolerance_percent": service.tolerance_of(batch),
-            "qc_sample_size": service.sample_size(batch),
+            "api_tolerance_percent": service.api_tolerance_of(batch),
+            "qc_sample_size": service.sample_size(batch, batch.units_made or batch.units_planned),
+            "held_for_api_sign_off": [u.id for u in service.unsigned_api_deviations(batch)],
+            "recalculations": frozen.get("recalculations", []),
+            "planned_output": service.planned_output(batch),
             "lot_usages": [
                 {
                     "id": u.id,
@@ -161,6 +173,9 @@ def batch_dict(batch: Batch) -> dict:
                     "override_reason": u.override_reason,
                     "weighed_by_id": u.weighed_by_id,
                     "weighed_at": u.weighed_at,
+                    "signed_off_by_id": u.signed_off_by_id,
+                    "signed_off_at": u.signed_off_at,
+                    "sign_off_reason": u.sign_off_reason,
                 }
                 for u in batch.lot_usages
             ],
@@ -198,6 +213,7 @@ def start_batch():
         order_ids=tuple(body.order_ids),
         override_lot_ids=tuple(body.override_lot_ids),
         override_reason=body.override_reason,
+        potency_acceptance=body.potency_acceptance,
     )
     with unit_of_work() as s:
         batch = service.start_batch(s, current_user, inp)
@@ -274,6 +290,39 @@ def batch_qc(batch_id: int):
                 for e in exc.errors
             ]
         ) from None
+    out = qc_dict(result)
+    out["batch"] = batch_dict(db.session.get(Batch, batch_id))
+    return _created(out, url_for("api.batch", batch_id=batch_id))
+
+
+@bp.post("/batches/<int:batch_id>/api-sign-off")
+def batch_api_sign_off(batch_id: int):
+    """A pharmacist signs off an API weight outside its tolerance; the plan is recalculated."""
+    row = _batch(batch_id)
+    body = parse_body(ReasonIn)
+    try:
+        with unit_of_work() as s:
+            service.sign_off_api_weight(s, current_user, row, body.reason)
+    except ValidationFailed as exc:
+        raise ValidationFailed(
+            [
+                FieldError("reason", e.message) if e.field == "sign_off_reason" else e
+                for e in exc.errors
+            ]
+        ) from None
+    return jsonify(batch_dict(db.session.get(Batch, batch_id)))
+
+
+@bp.post("/batches/<int:batch_id>/qc/corrections")
+def batch_qc_correction(batch_id: int):
+    """Correct one mistyped figure of a failed quality check; the old record is kept."""
+    row = _batch(batch_id)
+    body = parse_body(QcCorrectionIn)
+    fix = service.QcCorrection(
+        what=body.what, number=body.number, value=body.value, reason=body.reason
+    )
+    with unit_of_work() as s:
+        result = service.correct_qc(s, current_user, row, fix)
     out = qc_dict(result)
     out["batch"] = batch_dict(db.session.get(Batch, batch_id))
     return _created(out, url_for("api.batch", batch_id=batch_id))
