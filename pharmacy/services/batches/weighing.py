@@ -27,6 +27,7 @@ from .common import (
     on_hand,
     unsigned_api_deviations,
 )
+from .qc import planned_output as planned_output_of
 
 
 @dataclass(frozen=True)
@@ -203,25 +204,37 @@ def dose_ratio(batch: Batch) -> Decimal:
 
 
 def _recalculate(batch: Batch, ratio: Decimal) -> dict:
-    """Scale the rest of the plan to the API really weighed, so every unit keeps its strength."""
-    result = batch.calculation["result"]
+    """Scale the rest of the plan to the API really weighed, so every unit keeps its strength
+    (capsule shells follow the whole number of capsules)."""
     kind = batch.calculation["request"]["kind"]
+    recalc: dict = {"ratio": ratio.quantize(Decimal("0.0001"))}
+    earlier = batch.calculation.get("recalculations", [])
+    # The plan may already follow an earlier sign-off: scale from where it stands now.
+    before = Decimal(earlier[-1]["exact_ratio"]) if earlier else Decimal(1)
+    recalc["exact_ratio"] = str(ratio)
+    ratio = ratio / before
+    asked = int(batch.calculation["request"]["quantity"])
+    output = planned_output_of(batch)
+    if kind == "capsule":
+        old_made = int(output["capsules_to_make"])
+        made = weighing.rescale_units(old_made, ratio)
+        recalc["capsules_to_make"] = made
+        recalc["units_planned"] = min(asked, made)
+    else:
+        volume = weighing.rescale(Decimal(str(output["prepare_volume_ml"])), ratio, "0.1")
+        recalc["prepare_volume_ml"] = volume
+        recalc["units_planned"] = min(asked, int(volume))
     changed = {}
     for u in batch.lot_usages:
         if u.role in weighing.DOSE_ROLES:
             continue
-        new = weighing.rescale(u.planned_quantity, ratio)
+        if u.role == "capsule_shell":
+            new = weighing.rescale(u.planned_quantity, Decimal(made) / Decimal(old_made))
+        else:
+            new = weighing.rescale(u.planned_quantity, ratio)
         changed[str(u.id)] = {"old_planned": u.planned_quantity, "new_planned": new}
         u.planned_quantity = new
-    recalc = {"ratio": ratio.quantize(Decimal("0.0001")), "lines": changed}
-    if kind == "capsule":
-        made = weighing.rescale_units(int(result["capsules_to_make"]), ratio)
-        recalc["capsules_to_make"] = made
-        recalc["units_planned"] = min(batch.units_planned, made)
-    else:
-        volume = weighing.rescale(Decimal(str(result["prepare_volume_ml"])), ratio, "0.1")
-        recalc["prepare_volume_ml"] = volume
-        recalc["units_planned"] = min(batch.units_planned, int(volume))
+    recalc["lines"] = changed
     return recalc
 
 
