@@ -47,6 +47,10 @@ class StartForm(FlaskForm):
     potency_acceptance = StringField(
         "Potency outside 98.0–102.0 %: acceptance", validators=[Optional(), Length(max=500)]
     )
+    allergy_override = StringField(
+        "Excipient allergy: pharmacist's reason to go ahead",
+        validators=[Optional(), Length(max=500)],
+    )
 
 
 def weights_form_class(batch, balance_choices: list[tuple[int, str]]) -> type[FlaskForm]:

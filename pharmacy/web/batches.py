@@ -132,6 +132,7 @@ def new():
             override_lot_ids=tuple(form.override_lot_ids.data or ()),
             override_reason=form.override_reason.data or "",
             potency_acceptance=form.potency_acceptance.data or "",
+            allergy_override=form.allergy_override.data or "",
         )
         try:
             with unit_of_work() as s:

@@ -16,6 +16,7 @@ from ...domain.formula_rules import form_family
 from ...models import Balance, Batch, BatchLotUsage, Formula, IngredientLot, Order, User
 from .. import audit, calculator, inventory
 from .. import orders as order_service
+from .checks import check_excipient_allergies
 from .common import (
     SNAPSHOT_VERSION,
     START_ORDER_STATUSES,
@@ -48,6 +49,8 @@ class StartInput:
     compounded_on: date | None = None
     # A pharmacist's documented acceptance of an API lot assaying outside 98.0-102.0 %.
     potency_acceptance: str = ""
+    # A pharmacist's reason to go ahead despite an excipient allergy finding.
+    allergy_override: str = ""
 
 
 def _check_orders_fit(
@@ -69,6 +72,18 @@ def _check_orders_fit(
     keys = {(o.prescription.strength_mg, o.prescription.strength_basis) for o in orders}
     if len(keys) > 1:
         errors.append(FieldError("order_ids", "the orders are for different strengths"))
+    concentration = formula.concentration_mg_per_ml
+    if unit == "mL" and concentration is not None:
+        # A liquid's strength is its concentration: the formula makes only that one.
+        errors += [
+            FieldError(
+                "order_ids",
+                f"order {o.number} is for {_num(o.prescription.strength_mg)} mg/mL; "
+                f"{formula.code} makes {_num(concentration)} mg/mL",
+            )
+            for o in orders
+            if o.prescription.strength_mg != concentration
+        ]
     return errors
 
 
@@ -197,9 +212,22 @@ def _approved_formula(session: Session, formula_id: int | None) -> Formula:
     return formula
 
 
-def _strength_for(inp: StartInput, orders: Sequence[Order]) -> tuple[Decimal | None, str]:
-    """The strength asked for, or the orders' own; it must match the orders'."""
+def _strength_for(
+    inp: StartInput, orders: Sequence[Order], formula: Formula, kind: str
+) -> tuple[Decimal | None, str]:
+    """The strength asked for, or the orders' own; it must match the orders'. A liquid's
+    strength is the formula's concentration (mg/mL), whatever was typed."""
     strength, basis = inp.strength_mg, inp.strength_basis
+    if kind == "liquid" and formula.concentration_mg_per_ml is not None:
+        concentration = formula.concentration_mg_per_ml
+        if strength is not None and strength != concentration:
+            raise ValidationFailed.single(
+                "strength_mg",
+                f"{formula.code} makes {_num(concentration)} mg/mL, not {_num(strength)} mg/mL",
+            )
+        strength = concentration
+        if orders and basis is None:
+            basis = orders[0].prescription.strength_basis
     if orders:
         rx = orders[0].prescription
         if strength is None:
@@ -234,14 +262,14 @@ def _check_request(session: Session, inp: StartInput) -> _Request:
     errors = _check_orders_fit(session, formula, orders, unit)
     if errors:
         raise ValidationFailed(errors)
-    strength, basis = _strength_for(inp, orders)
+    strength, basis = _strength_for(inp, orders, formula, kind)
     ordered_total = sum((o.quantity for o in orders), Decimal(0))
     quantity = inp.quantity if inp.quantity not in (None, "") else (ordered_total or None)
     if strength is None:
         raise ValidationFailed.single("strength_mg", "is required")
     if quantity is None:
         raise ValidationFailed.single("quantity", "is required")
-    if not (formula.strength_min_mg <= strength <= formula.strength_max_mg):
+    if kind == "capsule" and not (formula.strength_min_mg <= strength <= formula.strength_max_mg):
         raise ValidationFailed.single(
             "strength_mg",
             f"{formula.code} covers {_num(formula.strength_min_mg)}–"
@@ -472,6 +500,9 @@ def start_batch(session: Session, actor: User, inp: StartInput) -> Batch:
     others = [lot for ing, lot in chosen.items() if ing != active.ingredient_id]
     result = _engine(session, req, api_lot, others)
 
+    allergies, allergy_reason = check_excipient_allergies(
+        actor, req.formula, req.orders, inp.allergy_override
+    )
     accept_potency_if_needed(session, actor, api_lot, inp.potency_acceptance)
     batch = _new_batch(number, req, result, actor)
     usages_info = _add_usages(batch, req, pool, _split_lines(req, chosen, plans, result))
@@ -484,6 +515,8 @@ def start_batch(session: Session, actor: User, inp: StartInput) -> Batch:
         "compounded_on": req.on,
         "override_lot_ids": list(inp.override_lot_ids),
         "override_reason": req.reason or None,
+        "allergy_findings": allergies,
+        "allergy_override": allergy_reason,
     }
     batch.calculation = _snapshot(
         req.formula, request_values, req.balance, usages_info, result, req.orders

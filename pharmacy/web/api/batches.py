@@ -40,6 +40,7 @@ class StartIn(In):
     override_lot_ids: list[Id] = Field(default=[], max_length=50)
     override_reason: Note = ""
     potency_acceptance: Note = ""  # pharmacist: an API lot outside 98.0-102.0 % is acceptable
+    allergy_override: Note = ""  # pharmacist: go ahead despite an excipient allergy finding
 
 
 class WeightIn(In):
@@ -214,6 +215,7 @@ def start_batch():
         override_lot_ids=tuple(body.override_lot_ids),
         override_reason=body.override_reason,
         potency_acceptance=body.potency_acceptance,
+        allergy_override=body.allergy_override,
     )
     with unit_of_work() as s:
         batch = service.start_batch(s, current_user, inp)
