@@ -67,6 +67,7 @@ POLICY: dict[str, str | frozenset[str]] = {
     "batches.reject": CLINICAL,  # abandoning in progress; a checked batch: pharmacist (service)
     "batches.recall": PHARMACIST,
     "batches.dispense": CLINICAL,
+    "batches.fill_all": CLINICAL,
     "batches.trace": CLINICAL,
     "batches.trace_csv": CLINICAL,
     "batches.recall_lot": PHARMACIST,
@@ -85,6 +86,7 @@ POLICY: dict[str, str | frozenset[str]] = {
     "api.batch_release": PHARMACIST,
     "api.batch_reject": CLINICAL,  # as batches.reject: a checked batch needs a pharmacist
     "api.batch_dispense": CLINICAL,
+    "api.batch_fill_all": CLINICAL,
     "api.capsules": CLINICAL,
     "api.liquids": CLINICAL,
     "api.weight_check": CLINICAL,

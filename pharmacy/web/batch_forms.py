@@ -121,6 +121,10 @@ class NoteForm(FlaskForm):
 class DispenseForm(FlaskForm):
     order_id = SelectField("Order", coerce=int)
     quantity = _decimal("Units")
+    bud_short_reason = StringField(
+        "BUD ends before the days' supply: pharmacist's reason",
+        validators=[Optional(), Length(max=500)],
+    )
 
 
 class TraceForm(FlaskForm):

@@ -366,7 +366,12 @@ def dispense(batch_id: int):
         try:
             with unit_of_work() as s:
                 row = service.dispense(
-                    s, current_user, batch.id, form.order_id.data or None, form.quantity.data
+                    s,
+                    current_user,
+                    batch.id,
+                    form.order_id.data or None,
+                    form.quantity.data,
+                    bud_short_reason=form.bud_short_reason.data or "",
                 )
                 number = row.order.number
         except ValidationFailed as exc:
@@ -385,6 +390,25 @@ def dispense(batch_id: int):
     return render_template(
         "batches/dispense.html", batch=batch, form=form, orders=orders, outstanding=outstanding
     ), status
+
+
+@bp.route("/<int:batch_id>/fill-all", methods=["POST"])
+def fill_all(batch_id: int):
+    """One button: every open matching order the batch can cover, filled in one transaction."""
+    batch = _batch(batch_id)
+    NoteForm().validate_on_submit()
+    try:
+        with unit_of_work() as s:
+            filled, skipped = service.fill_all(s, current_user, batch.id)
+            done = [f"{row.order.number} ({row.quantity} {row.unit})" for row in filled]
+            left = [f"{k.order.number}: {k.reason}" for k in skipped]
+    except ValidationFailed as exc:
+        flash("; ".join(e.message for e in exc.errors), "error")
+    else:
+        flash(f"Filled {len(done)} order(s): {', '.join(done)}.", "success")
+        if left:
+            flash("Not filled: " + "; ".join(left), "warning")
+    return redirect(url_for("batches.show", batch_id=batch.id))
 
 
 def _lot_trace_form() -> tuple[TraceForm, IngredientLot | None]:

@@ -99,7 +99,7 @@ def _weighed_and_checked(client, ids, batch: dict) -> dict:
 
 def test_full_path_from_lot_receipt_to_the_patient(app, api, ids):
     tech, pharmacist, checker = api("technician"), api("pharmacist"), api("checker")
-    order_id = make_order(app, strength="4.5", quantity=100)
+    order_id = make_order(app, strength="4.5", quantity=100, doses_per_day=4)
 
     # Receive a naltrexone lot in g (counted in mg); it starts quarantined.
     expiry = TODAY + timedelta(days=30)  # earlier than the demo lot: FEFO picks it

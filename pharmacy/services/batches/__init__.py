@@ -24,7 +24,15 @@ from .common import (
     unsigned_api_deviations,
 )
 from .decisions import recall, recall_lot_batches, reject, release
-from .fill import dispense, fillable_orders, outstanding
+from .fill import (
+    Skipped,
+    days_supply,
+    dispense,
+    fill_all,
+    fillable_orders,
+    outstanding,
+    recall_held,
+)
 from .potency import accept_potency, lot_potency, needs_acceptance
 from .qc import QcCorrection, QcInput, correct_qc, planned_output, record_qc, sample_size
 from .start import StartInput, start_batch
@@ -42,6 +50,7 @@ __all__ = [
     "TRACE_LIMIT",
     "QcCorrection",
     "QcInput",
+    "Skipped",
     "StartInput",
     "Trace",
     "WeightEntry",
@@ -57,7 +66,10 @@ __all__ = [
     "unsigned_api_deviations",
     "batch_code",
     "deviation_percent",
+    "days_supply",
     "dispense",
+    "fill_all",
+    "recall_held",
     "fillable_orders",
     "list_batches",
     "lot_refusals",

@@ -78,6 +78,7 @@ class QcCorrectionIn(In):
 class DispenseIn(In):
     order_id: Id | None = None
     quantity: Amount | None = None
+    bud_short_reason: Note = ""  # pharmacist: the BUD ends before the days' supply
 
 
 def _optional_body(model: type[In]) -> In:
@@ -353,7 +354,14 @@ def batch_dispense(batch_id: int):
     row = _batch(batch_id)
     body = parse_body(DispenseIn)
     with unit_of_work() as s:
-        given = service.dispense(s, current_user, row.id, body.order_id, body.quantity)
+        given = service.dispense(
+            s,
+            current_user,
+            row.id,
+            body.order_id,
+            body.quantity,
+            bud_short_reason=body.bud_short_reason,
+        )
         order = given.order
         order_view = {"id": order.id, "number": order.number, "status": order.status}
     out = dispense_dict(given)
@@ -369,6 +377,30 @@ def batch_dispense(batch_id: int):
         }
     )
     return _created(out, url_for("api.batch", batch_id=batch_id))
+
+
+@bp.post("/batches/<int:batch_id>/fill-all")
+def batch_fill_all(batch_id: int):
+    """Fill every open matching order the batch can cover completely, in one transaction."""
+    row = _batch(batch_id)
+    with unit_of_work() as s:
+        filled, skipped = service.fill_all(s, current_user, row.id)
+        out = {
+            "dispenses": [
+                {
+                    **dispense_dict(d),
+                    "order": {"id": d.order.id, "number": d.order.number, "status": d.order.status},
+                }
+                for d in filled
+            ],
+            "skipped": [
+                {"order_id": k.order.id, "number": k.order.number, "reason": k.reason}
+                for k in skipped
+            ],
+        }
+    after = db.session.get(Batch, batch_id)
+    out["batch"] = plain({"id": after.id, "units_remaining": after.units_remaining})
+    return jsonify(out)
 
 
 # --- recall traces ----------------------------------------------------------------------------

@@ -1,0 +1,39 @@
+"""Filling an order from a batch: pure rules (days' supply against the batch's BUD, the order's
+moves to `ready`)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import ROUND_CEILING, Decimal
+
+# The moves a completely filled order makes to `ready`, from each status a fill may find it in.
+_TO_READY = {
+    "verified": ["ready"],
+    "in_compounding": ["quality_check", "ready"],
+    "quality_check": ["ready"],
+    "ready": [],
+}
+
+
+def days_supply(quantity: Decimal, doses_per_day: int, units_per_dose: Decimal) -> int:
+    """Whole days the quantity lasts at the prescribed use (the last part-day counts)."""
+    per_day = Decimal(doses_per_day) * units_per_dose
+    return int((Decimal(quantity) / per_day).to_integral_value(rounding=ROUND_CEILING))
+
+
+def last_dose_day(today: date, days: int) -> date:
+    return today + timedelta(days=max(days, 1) - 1)
+
+
+def bud_covers(bud: date, today: date, days: int) -> bool:
+    """The batch is still in date on the day of the last dose."""
+    return bud >= last_dose_day(today, days)
+
+
+def path_to_ready(status: str, held_from: str | None = None) -> list[str]:
+    """The moves to `ready`; a held order goes back where it was held from first."""
+    if status == "on_hold":
+        if held_from is None or held_from not in _TO_READY:
+            raise ValueError("a held order needs the status it was held from")
+        return [held_from, *_TO_READY[held_from]]
+    return list(_TO_READY[status])
