@@ -262,3 +262,18 @@ def chars(pdf: bytes, page: int = 0) -> list[dict]:
             }
             for c in p.chars
         ]
+
+
+def font_sizes(pdf: bytes, text: str, page: int = 0) -> list[float]:
+    """Font sizes of every glyph of each place `text` is printed on the page (spaces and line
+    breaks ignored); empty if it is not printed there."""
+    with pdfplumber.open(io.BytesIO(pdf)) as doc:
+        glyphs = [c for c in doc.pages[page].chars if c["text"].strip()]
+    printed = "".join(c["text"] for c in glyphs)
+    wanted = "".join(text.split())
+    sizes: list[float] = []
+    start = printed.find(wanted)
+    while start >= 0:
+        sizes += [round(c["size"], 2) for c in glyphs[start : start + len(wanted)]]
+        start = printed.find(wanted, start + 1)
+    return sizes
