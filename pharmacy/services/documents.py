@@ -32,6 +32,7 @@ from labels import (
 
 from ..database import minimal
 from ..domain.errors import TransitionNotAllowed
+from ..domain.labelling import label_notes, label_storage, method_steps
 from ..models import Batch, Dispense, Order, PharmacyProfile, Prescription, User
 from . import orders as order_service
 
@@ -86,10 +87,25 @@ def pharmacy(session: Session) -> labels.Pharmacy:
 
 
 def _storage(batch: Batch) -> str:
-    calc = batch.calculation or {}
-    return (calc.get("formula") or {}).get("storage") or (calc.get("result") or {}).get(
-        "storage", ""
-    )
+    """Storage as the batch's BUD category requires it (a non-preserved aqueous liquid is
+    refrigerated whatever the formula's text says), with the formula's own detail."""
+    formula = (batch.calculation or {}).get("formula") or {}
+    storage = label_storage(formula.get("bud_category"), formula.get("storage"))
+    return storage or (batch.calculation or {}).get("result", {}).get("storage", "")
+
+
+def _notes(batches: Sequence[Batch]) -> tuple[str, ...]:
+    """The formula's labelling notes and the calculation's auxiliary notes ("Shake well")."""
+    notes: list[str] = []
+    for batch in batches:
+        calc = batch.calculation or {}
+        formula, result = calc.get("formula") or {}, calc.get("result") or {}
+        notes += label_notes(formula.get("labelling_notes"), result.get("auxiliary_notes") or ())
+    return label_notes(None, notes)
+
+
+def _storages(batches: Sequence[Batch]) -> str:
+    return " ".join(dict.fromkeys(_storage(b) for b in batches))
 
 
 def _initials(user: User | None) -> str:
@@ -160,8 +176,9 @@ def dispensing_label(session: Session, order: Order) -> DispensingLabelData:
         refills_remaining=order_service.terms(rx).refills_remaining,
         batch_number=", ".join(b.batch_number for b in batches),
         beyond_use_date=min(b.beyond_use_date for b in batches),
-        storage=_storage(batches[0]),
+        storage=_storages(batches),
         pharmacist_initials=_pharmacist_initials(rows, rx),
+        extra_warnings=_notes(batches),
     )
 
 
@@ -249,9 +266,10 @@ def titration_kit(session: Session, order: Order, start: date | None = None) -> 
         prescriber=rx.prescriber.display_name,
         date_filled=filled_on,
         refills_remaining=order_service.terms(rx).refills_remaining,
-        storage=_storage(batches[0]),
+        storage=_storages(batches),
         pharmacist_initials=_pharmacist_initials(rows, rx),
         steps=tuple(steps),
+        extra_warnings=_notes(batches),
     )
 
 
@@ -292,6 +310,7 @@ def batch_label(session: Session, batch: Batch) -> BatchLabelData:
         compounded_by=_who(batch.compounded_by),
         checked_by=_who(batch.checked_by),
         pharmacy_name=pharmacy(session).name,
+        notes=_notes([batch]),
     )
 
 
@@ -305,12 +324,38 @@ def _dec(value: object) -> Decimal:
     return Decimal(str(value))
 
 
-def _qc(batch: Batch) -> tuple[tuple[QcWeight, ...], QcSummary | None, list[str]]:
-    """The latest QC result as worksheet data; liquid checks go to the notes."""
+def _liquid_checks(batch: Batch, data: dict, formula: dict) -> tuple[QcCheck, ...]:
+    """Final volume, appearance, yield and any other recorded reading (pH), or blank lines
+    to write them on when QC is not recorded yet."""
+    calc_result = (batch.calculation or {}).get("result") or {}
+    v = data.get("volume_check") or {}
+    prepared = v.get("prepared_ml", calc_result.get("prepare_volume_ml", "?"))
+    tolerance = v.get("tolerance_percent", formula.get("weight_tolerance_percent", "?"))
+    volume = f"{v['final_volume_ml']} mL ({v['deviation_percent']} % from prepared)" if v else ""
+    checks = [
+        QcCheck("Final volume", f"{prepared} mL ± {tolerance} %", volume, v.get("passed")),
+        QcCheck(
+            "Appearance",
+            formula.get("qc_requirements") or "As described in the formula",
+            str(data.get("appearance") or ""),
+            bool(data.get("appearance_ok")) if data else None,
+        ),
+    ]
+    if data.get("ph") is not None:
+        checks.append(QcCheck("pH", str(data.get("ph_expected") or ""), str(data["ph"])))
+    made = f"{data.get('units_made')} mL made ({data.get('yield_percent')} %)" if data else ""
+    checks.append(QcCheck("Yield", f"{batch.units_planned} mL ordered", made))
+    return tuple(checks)
+
+
+def _qc(batch: Batch, formula: dict) -> tuple[tuple[QcWeight, ...], QcSummary | None, tuple]:
+    """The latest QC result as worksheet data: capsule weights, or the liquid's checks."""
     qc = batch.latest_qc
+    data = (qc.data or {}) if qc is not None else {}
+    if batch.unit != "capsule":
+        return (), None, _liquid_checks(batch, data, formula)
     if qc is None:
-        return (), None, []
-    data = qc.data or {}
+        return (), None, ()
     checks = [
         QcCheck(
             "Appearance",
@@ -324,32 +369,34 @@ def _qc(batch: Batch) -> tuple[tuple[QcWeight, ...], QcSummary | None, list[str]
             f"{data.get('units_made')} made ({data.get('yield_percent')} %)",
         ),
     ]
-    notes = []
     w = data.get("weight_check")
-    if w:
-        weights = tuple(
-            QcWeight(int(u["number"]), _dec(u["gross_mg"]), _dec(u["net_mg"]), bool(u["passed"]))
-            for u in w.get("units", [])
-        )
-        summary = QcSummary(
-            target_net_mg=_dec(w["fill_target_mg"]),
-            lower_mg=_dec(w["fill_min_mg"]),
-            upper_mg=_dec(w["fill_max_mg"]),
-            mean_mg=_dec(w["mean_net_mg"]),
-            passed=bool(w["passed"]),
-            checks=(QcCheck("Empty shell weight", "", f"{data.get('shell_mg')} mg"), *checks),
-        )
-        return weights, summary, notes
-    v = data.get("volume_check")
-    if v:
-        notes.append(
-            f"QC ({'PASS' if qc.passed else 'FAIL'}): final volume {v['final_volume_ml']} mL of "
-            f"{v['prepared_ml']} mL prepared ({v['deviation_percent']} %, tolerance "
-            f"±{v['tolerance_percent']} %); appearance: {data.get('appearance')} "
-            f"({'acceptable' if data.get('appearance_ok') else 'NOT acceptable'}); "
-            f"{data.get('units_made')} mL made ({data.get('yield_percent')} %)."
-        )
-    return (), None, notes
+    if not w:
+        return (), None, tuple(checks)
+    weights = tuple(
+        QcWeight(int(u["number"]), _dec(u["gross_mg"]), _dec(u["net_mg"]), bool(u["passed"]))
+        for u in w.get("units", [])
+    )
+    summary = QcSummary(
+        target_net_mg=_dec(w["fill_target_mg"]),
+        lower_mg=_dec(w["fill_min_mg"]),
+        upper_mg=_dec(w["fill_max_mg"]),
+        mean_mg=_dec(w["mean_net_mg"]),
+        passed=bool(w["passed"]),
+        checks=(QcCheck("Empty shell weight", "", f"{data.get('shell_mg')} mg"), *checks),
+    )
+    return weights, summary, ()
+
+
+def _weigher(session: Session, user_id: int | None) -> str:
+    return _initials(session.get(User, user_id)) if user_id is not None else ""
+
+
+def _qc_verdict(batch: Batch) -> str:
+    qc = batch.latest_qc
+    if qc is None:
+        return ""
+    who = qc.recorded_by.full_name if qc.recorded_by is not None else "?"
+    return f"{'PASS' if qc.passed else 'FAIL'} — recorded by {who} on {qc.recorded_at:%Y-%m-%d}"
 
 
 def _equipment(batch: Batch) -> tuple[EquipmentUse, ...]:
@@ -406,6 +453,7 @@ def worksheet(session: Session, batch: Batch) -> WorksheetData:
             actual=u.actual_quantity,
             unit=u.unit,
             manufacturer=u.lot.manufacturer,
+            weighed_by=_weigher(session, u.weighed_by_id) if u.actual_quantity is not None else "",
         )
         for u in batch.lot_usages
     )
@@ -416,7 +464,8 @@ def worksheet(session: Session, batch: Batch) -> WorksheetData:
         quantity = (
             f"{batch.units_planned} mL (prepare to {result.get('prepare_volume_ml', '?')} mL)"
         )
-    weights, summary, notes = _qc(batch)
+    weights, summary, checks = _qc(batch, formula)
+    notes: list[str] = []
     for u in batch.lot_usages:
         if not u.chosen_by_fefo and u.override_reason:
             notes.append(f"Lot {u.lot.lot_number} chosen over FEFO: {u.override_reason}")
@@ -462,6 +511,10 @@ def worksheet(session: Session, batch: Batch) -> WorksheetData:
         ),
         notes=" · ".join(notes),
         prescription_ref=orders,
+        method_steps=method_steps(formula.get("method")),
+        qc_checks=checks,
+        qc_verdict=_qc_verdict(batch),
+        qc_blank_rows=int(formula.get("qc_sample_size") or 10) if batch.unit == "capsule" else 0,
     )
 
 

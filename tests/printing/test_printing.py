@@ -12,7 +12,13 @@ from pharmacy.database import unit_of_work
 from pharmacy.extensions import db
 from pharmacy.models import AuditEvent, Batch, LabelPrint, Order, PharmacyProfile, User
 from tests.batch_helpers import make_order, seed
-from tests.labels.labels_samples import decode_barcodes, page_count, page_sizes, pdf_text
+from tests.labels.labels_samples import (
+    decode_barcodes,
+    decode_qr,
+    page_count,
+    page_sizes,
+    pdf_text,
+)
 from tests.printing.helpers import filled_order, released_batch, rx_number, set_directions
 
 LETTER = (612.0, 792.0)
@@ -313,17 +319,23 @@ def test_batch_container_label(app, as_role, ids):
     c = as_role("technician")
     assert "Print container label" in c.get(f"/batches/{bid}").get_data(as_text=True)
     pdf = _pdf(c.post(f"/print/batches/{bid}/label", data={"copies": "3"}))
-    assert page_sizes(pdf) == [(288.0, 144.0)] * 3
+    assert page_sizes(pdf) == [(216.0, 144.0)] * 3  # the 3 x 2 in roll by default
     text = pdf_text(pdf, 0)
     assert number in text and "Technician User" in text and "Pharmacist User" in text
-    assert decode_barcodes(pdf) == [number]
+    assert "Take at bedtime unless directed otherwise." in text  # the formula's note
+    assert "Store at room temperature 20-25 °C, dry" in text
+    assert decode_qr(pdf) == [number]
     [row] = _prints(app)
-    assert (row.document, row.entity, row.copies) == ("batch_label", "batch", 3)
+    assert (row.document, row.entity, row.copies, row.stock) == (
+        "batch_label",
+        "batch",
+        3,
+        "thermal-3x2",
+    )
     assert as_role("staff").post(f"/print/batches/{bid}/label").status_code == 403
-    # a 3 in roll cannot carry a decodable barcode of this batch number: refused, not cut off
-    resp = c.post(f"/print/batches/{bid}/label", data={"stock": "thermal-3x2", "reason": "x" * 5})
-    assert resp.status_code == 422 and "barcode" in resp.get_data(as_text=True)
-    assert len(_prints(app)) == 1
+    resp = c.post(f"/print/batches/{bid}/label", data={"stock": "thermal-4x2", "reason": "x" * 5})
+    assert decode_qr(_pdf(resp)) == [number]
+    assert len(_prints(app)) == 2
 
 
 def test_no_container_label_before_release(app, as_role, ids):
