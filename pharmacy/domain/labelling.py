@@ -22,6 +22,16 @@ def requires_refrigeration(bud_category: str | None) -> bool:
     return category is not None and category.storage == STORAGE_FRIDGE
 
 
+def storage_conflict(bud_category: str | None, storage: str | None) -> str | None:
+    """Why a formula's storage text contradicts its BUD category, or None."""
+    if requires_refrigeration(bud_category) and _ROOM.search(storage or ""):
+        return (
+            "a non-preserved aqueous preparation keeps its 14-day BUD only in a refrigerator "
+            "(USP <795>); the storage text allows room temperature"
+        )
+    return None
+
+
 def label_storage(bud_category: str | None, formula_storage: str | None) -> str:
     """Storage for the label: the BUD category's requirement, with the formula's detail.
 

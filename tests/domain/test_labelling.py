@@ -5,6 +5,7 @@ from pharmacy.domain.labelling import (
     label_storage,
     method_steps,
     requires_refrigeration,
+    storage_conflict,
 )
 
 
@@ -56,3 +57,9 @@ def test_method_steps_are_split_and_renumbered():
     )
     assert method_steps("Weigh.\nDissolve.") == ("Weigh.", "Dissolve.")
     assert method_steps(None) == ()
+
+
+def test_a_formula_storing_non_preserved_aqueous_at_room_temperature_is_refused():
+    assert storage_conflict("non_preserved_aqueous", "Store at room temperature") is not None
+    assert storage_conflict("non_preserved_aqueous", "Refrigerate") is None
+    assert storage_conflict("preserved_aqueous", "Store at room temperature") is None
