@@ -220,14 +220,15 @@ def _validate(
                 )
             units = step.units_per_dose
             if (
-                isinstance(units, Decimal)
+                data.dosage_form == "capsule"  # a liquid step may be 1.5 mL
+                and isinstance(units, Decimal)
                 and units.is_finite()
                 and units != units.to_integral_value()
             ):
                 errors.append(
                     FieldError(
                         f"titration[{i}].units_per_dose",
-                        f"step {i + 1}: units per dose must be a whole number",
+                        f"step {i + 1}: capsules are given whole",
                     )
                 )
     if data.promised_on is not None and data.promised_on < today:
@@ -403,7 +404,10 @@ def enter_prescription(
             # strength), so labels, screening and the calendar never work it out again.
             strength_mg=p.amount.dose_mg,
             days=s.days,
-            units_per_dose=int(s.units_per_dose) if s.units_per_dose is not None else None,
+            # Whole capsules as entered; a liquid step in mL is kept as its dose in mg.
+            units_per_dose=int(s.units_per_dose)
+            if s.units_per_dose is not None and dose_plan.unit == "capsule"
+            else None,
         )
         for i, (s, p) in enumerate(zip(data.titration, dose_plan.titration, strict=True))
     ]
