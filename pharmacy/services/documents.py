@@ -75,16 +75,12 @@ def preparation(strength_mg: Decimal, basis: str, dosage_form: str) -> str:
     return f"{substance(basis)} {dosing.strength_text(strength_mg, unit)} {form}"
 
 
-def dispensed_preparation(rx: Prescription, batches: Sequence[Batch]) -> str:
-    """What the patient receives: the strengths of the batches filled, e.g. a titration's
-    'Naltrexone HCl 1.5 mg, 3 mg and 4.5 mg capsules'."""
-    strengths = sorted({b.strength_mg.normalize() for b in batches} or {rx.strength_mg})
-    if len(strengths) == 1:
-        return preparation(strengths[0], rx.strength_basis, rx.dosage_form)
-    unit = dosing.unit_for(rx.dosage_form)
-    texts = [dosing.strength_text(s, unit) for s in strengths]
+def dispensed_preparation(rx: Prescription, batches: Sequence[Batch] = ()) -> str:
+    """What the patient receives: the strengths of the batches filled (or, before a fill, the
+    prescription's), e.g. a titration's 'Naltrexone HCl 1.5 mg, 3 mg and 4.5 mg capsules'."""
+    strengths = [b.strength_mg for b in batches] or rx.strengths
     form = FORM_NAMES.get(rx.dosage_form, (rx.dosage_form.replace("_", " "),) * 2)[1]
-    listed = ", ".join(texts[:-1]) + f" and {texts[-1]}"
+    listed = dosing.strengths_text(strengths, dosing.unit_for(rx.dosage_form))
     return f"{substance(rx.strength_basis)} {listed} {form}"
 
 
@@ -504,7 +500,7 @@ def leaflet(session: Session, rx: Prescription, start: date | None = None) -> Le
     return LeafletData(
         pharmacy=pharmacy(session),
         patient_name=rx.patient.full_name,
-        preparation=preparation(rx.strength_mg, rx.strength_basis, rx.dosage_form),
+        preparation=dispensed_preparation(rx),
         directions=rx.directions,
         rx_number=rx.rx_number,
         journal_start=start,

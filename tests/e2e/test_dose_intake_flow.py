@@ -83,6 +83,8 @@ def test_titration_is_refused_until_each_step_can_be_made(page, live_server, pat
     page.click("button:has-text('Enter prescription')")
     page.wait_for_selector("[data-testid=rx-number]")
     rx_number = page.locator("[data-testid=rx-number]").inner_text()
+    medicine = page.locator("[data-testid=medicine]").inner_text()
+    assert medicine == "Naltrexone HCl 1.5 mg, 3 mg and 4.5 mg capsule"
     steps = page.locator("[data-testid=titration-steps]").inner_text()
     assert "Days 1–14: 1 capsule (1.5 mg) once daily, from 1.5 mg capsules" in steps
     assert "From day 29: 1 capsule (4.5 mg) once daily (maintenance)" in steps
