@@ -64,6 +64,9 @@ def _liquid_batch(app, as_role, ids, snapshot: dict | None = None) -> tuple[int,
     assert as_role("pharmacist").post(f"/batches/{bid}/release").status_code == 302
     resp = tech.post(f"/batches/{bid}/dispense", data={"order_id": order, "quantity": "30"})
     assert resp.status_code == 302
+    # the pharmacist's final check, once the app has one (404 before it): the label needs it
+    resp = as_role("pharmacist").post(f"/orders/{order}/final-check", data={})
+    assert resp.status_code in (302, 404), resp.get_data(as_text=True)
     return order, bid
 
 
