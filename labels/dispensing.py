@@ -1,4 +1,4 @@
-"""The patient's dispensing label, with an auxiliary-warnings label when the warnings do not fit."""
+"""The patient's dispensing label, and a second label for what does not fit at a readable size."""
 
 from __future__ import annotations
 
