@@ -26,6 +26,7 @@ from .data import (
 )
 from .dispensing import (
     WARN_BEDTIME,
+    WARN_CHILDREN,
     WARN_DREAMS,
     WARN_OPIOID,
     auxiliary_warnings,
@@ -56,6 +57,7 @@ __all__ = [
     "DEFAULT_STOCK",
     "STOCKS",
     "WARN_BEDTIME",
+    "WARN_CHILDREN",
     "WARN_DREAMS",
     "WARN_OPIOID",
     "BatchLabelData",

@@ -88,9 +88,10 @@ class BatchLabelData:
     compounded_by: str
     checked_by: str
     pharmacy_name: str = ""
+    notes: tuple[str, ...] = ()  # the formula's labelling notes, e.g. "Shake well."
 
     def __post_init__(self) -> None:
-        _check(self, "batch label", optional=("pharmacy_name",))
+        _check(self, "batch label", optional=("pharmacy_name", "notes"))
         if self.beyond_use_date < self.date_compounded:
             raise InvalidField("batch label", "beyond_use_date", "is before date_compounded")
 
@@ -126,9 +127,10 @@ class TitrationKitData:
     pharmacist_initials: str
     steps: tuple[TitrationStep, ...]
     compounded_statement: str = COMPOUNDED_STATEMENT
+    extra_warnings: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        _check(self, "titration kit")
+        _check(self, "titration kit", optional=("extra_warnings",))
         if not self.steps:
             raise MissingField("titration kit", "steps")
         for earlier, later in zip(self.steps, self.steps[1:], strict=False):
@@ -155,6 +157,7 @@ class LotUsage:
     actual: Decimal | None
     unit: str
     manufacturer: str = ""
+    weighed_by: str = ""  # initials once recorded; blank leaves a line for the bench
 
 
 @dataclass(frozen=True)
@@ -223,9 +226,26 @@ class WorksheetData:
     )
     notes: str = ""
     prescription_ref: str = ""  # Rx/order number when made for one patient
+    method_steps: tuple[str, ...] = ()  # the MFR's compounding steps, each initialled
+    qc_checks: tuple[QcCheck, ...] = ()  # checks other than capsule weights (liquids)
+    qc_verdict: str = ""  # "PASS - recorded by ... on ..."; empty before QC
+    qc_blank_rows: int = 0  # capsules to weigh when no weights are recorded yet
 
     def __post_init__(self) -> None:
-        _check(self, "worksheet", optional=("qc", "notes", "prescription_ref", "qc_weights"))
+        _check(
+            self,
+            "worksheet",
+            optional=(
+                "qc",
+                "notes",
+                "prescription_ref",
+                "qc_weights",
+                "method_steps",
+                "qc_checks",
+                "qc_verdict",
+                "qc_blank_rows",
+            ),
+        )
 
 
 DEFAULT_JOURNAL_ROWS: tuple[str, ...] = (

@@ -1,4 +1,4 @@
-"""The patient's dispensing label, with an auxiliary-warnings label when the warnings do not fit."""
+"""The patient's dispensing label, and a second label for what does not fit at a readable size."""
 
 from __future__ import annotations
 
@@ -15,10 +15,22 @@ from .errors import LabelDoesNotFit
 from .stocks import DEFAULT_STOCK, Box, LabelStock, get_stock
 from .text import Fitted, TextBlock, WrapCache, draw_fitted, esc, fit_blocks, nobreak
 
-WARN_OPIOID = "Do not take with opioid pain medicines"
+# USP <17> asks for the warnings a patient needs; naltrexone blocks every opioid, including
+# the ones patients do not think of as painkillers (cough and diarrhea medicines, maintenance).
+WARN_OPIOID = (
+    "Blocks opioids: do not take with opioid pain, cough or diarrhea medicines, "
+    "methadone or buprenorphine"
+)
 WARN_DREAMS = "May cause vivid dreams or trouble sleeping"
 WARN_BEDTIME = "Take at bedtime"
+WARN_CHILDREN = "Keep out of reach of children"
 _BEDTIME = re.compile(r"\bbed\s*-?\s*time\b|\b(at|before)\s+bed\b", re.IGNORECASE)
+
+# USP <17> minimum type sizes: text may shrink to these and no further; what still does not
+# fit moves to a second label, or the label is refused. Never smaller, never cut off.
+DIRECTIONS_SIZE, DIRECTIONS_MIN = 11.0, 10.0
+BUD_SIZE, BUD_MIN = 9.0, 8.0
+WARNINGS_SIZE, WARNINGS_MIN = 8.0, 7.0
 
 BAR_HEIGHT = 22.0
 BARCODE_TEXT = 7.0
@@ -28,21 +40,42 @@ GAP = 3.0
 WARNINGS_MIN_FACTOR = 0.85
 
 
+def _norm(text: str) -> str:
+    return " ".join(re.sub(r"[^a-z0-9 ]", " ", text.lower()).split())
+
+
 def auxiliary_warnings(directions: str, extra: Sequence[str] = ()) -> tuple[str, ...]:
-    warnings = [WARN_OPIOID, WARN_DREAMS]
+    """The opioid warning first, then the formula's and the calculation's notes, then the rest.
+
+    A warning already said by a longer one is dropped ("Take at bedtime" when the formula
+    says "Take at bedtime unless directed otherwise."; "Shake well" and "Shake well.")."""
+    wanted = [WARN_OPIOID, *(w.strip() for w in extra if w and w.strip())]
     if _BEDTIME.search(directions):
-        warnings.append(WARN_BEDTIME)
-    warnings += [w for w in extra if w not in warnings]
-    return tuple(warnings)
+        wanted.append(WARN_BEDTIME)
+    wanted += [WARN_DREAMS, WARN_CHILDREN]
+    kept: list[str] = []
+    for w in wanted:
+        n = _norm(w)
+        if any(n in _norm(k) for k in kept):
+            continue
+        shorter = [i for i, k in enumerate(kept) if _norm(k) in n]
+        if shorter:  # the longer wording takes the place of the first one it covers
+            kept[shorter[0]] = w
+            kept = [k for i, k in enumerate(kept) if i not in shorter[1:]]
+        else:
+            kept.append(w)
+    return tuple(kept)
 
 
 def _qty(data: DispensingLabelData) -> str:
     return f"{data.quantity} {data.quantity_unit}"
 
 
-def _main_blocks(d: DispensingLabelData) -> list[TextBlock]:
+def _secondary_blocks(d: DispensingLabelData) -> tuple[list[TextBlock], list[TextBlock]]:
+    """Pharmacy and record details: above and below the patient's part; these move to the
+    second label first when the patient's part needs the room."""
     p = d.pharmacy
-    blocks = [
+    above = [
         TextBlock(
             "pharmacy",
             f"<b>{esc(p.name, 'pharmacy.name')}</b> · {esc(p.address, 'pharmacy.address')}"
@@ -59,6 +92,21 @@ def _main_blocks(d: DispensingLabelData) -> list[TextBlock]:
             space_before=1.5,
         ),
     ]
+    below = [
+        TextBlock(
+            "prescriber",
+            f"Prescriber: {esc(d.prescriber, 'prescriber')} · Batch/Lot: "
+            f"<b>{esc(d.batch_number, 'batch_number')}</b>",
+            size=7.5,
+            max_lines=2,
+        )
+    ]
+    return above, below
+
+
+def _core_blocks(d: DispensingLabelData) -> list[TextBlock]:
+    """What the patient needs to take the medicine safely; always on the first label."""
+    blocks = []
     if d.caption:
         blocks.append(TextBlock("caption", esc(d.caption, "caption"), size=8, bold=True))
     blocks += [
@@ -70,20 +118,21 @@ def _main_blocks(d: DispensingLabelData) -> list[TextBlock]:
             max_lines=2,
         ),
         TextBlock(
-            "directions", esc(d.directions, "directions"), size=10, max_lines=3, space_before=1
-        ),
-        TextBlock(
-            "beyond_use_date",
-            f"<b>Do not use after {fmt_date(d.beyond_use_date)}</b> · {esc(d.storage, 'storage')}",
-            size=8,
-            max_lines=2,
+            "directions",
+            esc(d.directions, "directions"),
+            size=DIRECTIONS_SIZE,
+            min_size=DIRECTIONS_MIN,
+            max_lines=3,
             space_before=1,
         ),
         TextBlock(
-            "prescriber",
-            f"Prescriber: {esc(d.prescriber, 'prescriber')} · Batch/Lot: "
-            f"<b>{esc(d.batch_number, 'batch_number')}</b>",
-            size=7.5,
+            "beyond_use_date",
+            f"<b>Do not use after {fmt_date(d.beyond_use_date)}</b> · "
+            f"<b>{esc(d.storage, 'storage')}</b>",
+            size=BUD_SIZE,
+            min_size=BUD_MIN,
+            max_lines=2,
+            space_before=1,
         ),
     ]
     return blocks
@@ -116,7 +165,16 @@ def _unbroken(warning: str) -> str:
 
 def _warning_block(warnings: Sequence[str]) -> TextBlock:
     text = "   ".join(f"•\xa0{_unbroken(esc(w, 'warnings'))}" for w in warnings)
-    return TextBlock("warnings", text, size=7.5, max_lines=2, bold=True, boxed=True, space_before=1)
+    return TextBlock(
+        "warnings",
+        text,
+        size=WARNINGS_SIZE,
+        min_size=WARNINGS_MIN,
+        max_lines=3,
+        bold=True,
+        boxed=True,
+        space_before=1,
+    )
 
 
 @dataclass(frozen=True)
@@ -134,6 +192,7 @@ def _plan_main(
     reprint: bool,
     min_factor: float = 0.0,
     cache: WrapCache | None = None,
+    secondary: bool = True,
 ) -> _Plan:
     content = Box(0, 0, stock.label_width, stock.label_height).inset(stock.padding)
     value = rx_barcode_value(d.rx_number, d.fill_number)
@@ -142,7 +201,8 @@ def _plan_main(
         raise LabelDoesNotFit(
             "barcode", stock.code, f"{value!r} needs {bars:.0f} pt of {content.width:.0f} pt"
         )
-    main = _main_blocks(d)
+    above, below = _secondary_blocks(d) if secondary else ([], [])
+    main = [*above, *_core_blocks(d), *below]
     if warnings:
         main.append(_warning_block(warnings))
     side = _side_blocks(d, reprint)
@@ -181,35 +241,46 @@ def _draw_main(plan: _Plan, stock: LabelStock) -> DrawLabel:
     return draw
 
 
-def _plan_aux(
-    d: DispensingLabelData, stock: LabelStock, warnings: Sequence[str], reprint: bool
+def _plan_second(
+    d: DispensingLabelData,
+    stock: LabelStock,
+    warnings: Sequence[str],
+    reprint: bool,
+    secondary: bool,
 ) -> DrawLabel:
+    """The second label on the same container: what moved off the first one."""
     content = Box(0, 0, stock.label_width, stock.label_height).inset(stock.padding)
     value = rx_barcode_value(d.rx_number, d.fill_number)
     blocks = []
     if reprint:
         blocks.append(TextBlock("reprint", "REPRINT", size=7, bold=True, inverse=True))
+    title = "label 2 of 2" if secondary else "Auxiliary warnings"
     blocks.append(
         TextBlock(
             "patient_name",
             f"<b>Rx# {esc(value, 'rx_number')}</b> · {esc(d.patient_name, 'patient_name')}"
-            " · Auxiliary warnings",
+            f" · {nobreak(title)}",
             size=8,
             rule_after=True,
         )
     )
+    if secondary:
+        above, below = _secondary_blocks(d)
+        blocks += [*above, *below]
+    top = 12.0 if secondary else 14.0
     for i, warning in enumerate(warnings):
         blocks.append(
             TextBlock(
                 "warnings",
                 esc(warning, "warnings"),
-                size=14,
+                size=top,
+                min_size=WARNINGS_MIN,
                 max_lines=2,
                 bold=True,
                 inverse=i == 0,
                 boxed=i > 0,
                 align="center",
-                space_before=3,
+                space_before=2,
             )
         )
     fitted = fit_blocks(blocks, content.width, content.height, stock.code)
@@ -224,10 +295,12 @@ def _plan_aux(
 def plan_dispensing_label(
     d: DispensingLabelData, stock: LabelStock, reprint: bool = False
 ) -> list[DrawLabel]:
-    """One drawing, or two when the warnings need their own label. Raises before drawing.
+    """One drawing, or two when not everything fits at a readable size. Raises before drawing.
 
-    Warnings share the label only if the rest shrinks a little for them: directions at a
-    readable size matter more than saving a second label.
+    In order: everything on one label (warnings only if the rest shrinks a little for them);
+    the warnings on a second label; then the pharmacy and record details too, leaving the
+    first label to the patient, the medicine, the directions and the BUD. If even that needs
+    the directions or BUD below their USP <17> minimum, the label is refused.
     """
     warnings = auxiliary_warnings(d.directions, d.extra_warnings)
     cache: WrapCache = {}
@@ -237,8 +310,13 @@ def plan_dispensing_label(
     except LabelDoesNotFit as with_warnings:
         if with_warnings.field == "barcode":
             raise
-    plan = _plan_main(d, stock, (), reprint, cache=cache)
-    return [_draw_main(plan, stock), _plan_aux(d, stock, warnings, reprint)]
+    try:
+        plan = _plan_main(d, stock, (), reprint, cache=cache)
+        return [_draw_main(plan, stock), _plan_second(d, stock, warnings, reprint, False)]
+    except LabelDoesNotFit:
+        pass
+    plan = _plan_main(d, stock, (), reprint, cache=cache, secondary=False)
+    return [_draw_main(plan, stock), _plan_second(d, stock, warnings, reprint, True)]
 
 
 def render_dispensing_labels(

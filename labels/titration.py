@@ -61,6 +61,7 @@ def step_labels(kit: TitrationKitData) -> list[DispensingLabelData]:
             storage=kit.storage,
             pharmacist_initials=kit.pharmacist_initials,
             compounded_statement=kit.compounded_statement,
+            extra_warnings=kit.extra_warnings,
             caption=f"Step {i} of {n}: {s.dose} daily, {_period(s)}",
         )
         for i, s in enumerate(kit.steps, start=1)

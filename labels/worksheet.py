@@ -25,9 +25,16 @@ MARGIN = 0.6 * INCH
 HEADER_SPACE = 0.5 * INCH
 BODY = ParagraphStyle("body", fontName="Helvetica", fontSize=8.5, leading=10.5)
 BOLD = ParagraphStyle("bold", parent=BODY, fontName="Helvetica-Bold")
+NOTE = ParagraphStyle("note", parent=BODY, fontSize=7.5, leading=9, spaceBefore=2)
 H1 = ParagraphStyle("h1", fontName="Helvetica-Bold", fontSize=15, leading=18, spaceAfter=4)
 H2 = ParagraphStyle(
-    "h2", fontName="Helvetica-Bold", fontSize=11, leading=14, spaceBefore=10, spaceAfter=4
+    "h2",
+    fontName="Helvetica-Bold",
+    fontSize=11,
+    leading=14,
+    spaceBefore=10,
+    spaceAfter=4,
+    keepWithNext=1,  # a heading never ends a page without its table
 )
 HEAD_BG = colors.Color(0.85, 0.85, 0.85)
 FAIL_BG = colors.Color(1, 0.85, 0.85)
@@ -113,9 +120,10 @@ def _calculations(w: WorksheetData, width: float) -> list:
 
 def _lots(w: WorksheetData, width: float) -> list:
     rows: list[list[object]] = [
-        ["Component", "Manufacturer", "Lot", "Expiry", "Planned", "Actual", "Unit"]
+        ["Component", "Manufacturer", "Lot", "Expiry", "Planned", "Actual", "Unit", "By", "Check"]
     ]
-    for lot in w.lots:
+    blank = []
+    for r, lot in enumerate(w.lots, start=1):
         rows.append(
             [
                 _p(lot.component, "lot.component"),
@@ -125,14 +133,39 @@ def _lots(w: WorksheetData, width: float) -> list:
                 _num(lot.planned),
                 "" if lot.actual is None else _num(lot.actual),  # left blank to be written in
                 _p(lot.unit, "lot.unit"),
+                _p(lot.weighed_by, "lot.weighed_by"),
+                "",  # the second person's initials, written at the bench
             ]
         )
-    fixed = [1.15, 1.1, 0.85, 0.8, 0.8, 0.5]
+        if lot.actual is None:
+            blank.append(("BOTTOMPADDING", (0, r), (-1, r), 10))
+    fixed = [0.85, 0.95, 0.75, 0.7, 0.7, 0.45, 0.35, 0.45]
     widths = [width - sum(fixed) * INCH] + [f * INCH for f in fixed]
     return [
-        Paragraph("2. Components, lots and weights (planned vs actual)", H2),
-        _table(rows, widths, [("ALIGN", (4, 1), (5, -1), "RIGHT")]),
+        Paragraph("3. Components, lots and weights (planned vs actual)", H2),
+        _table(rows, widths, [("ALIGN", (4, 1), (5, -1), "RIGHT"), *blank]),
+        Paragraph(
+            "Actual: the bench weight or measure. By: initials of who weighed; Check: initials "
+            "of who checked the weighing.",
+            NOTE,
+        ),
     ]
+
+
+def _method(w: WorksheetData, width: float) -> list:
+    flow: list = [Paragraph("2. Compounding method (from the master formulation record)", H2)]
+    if not w.method_steps:
+        return [*flow, Paragraph("The formula gives no method steps.", BODY)]
+    rows: list[list[object]] = [["#", "Step", "Done by", "Checked by"]]
+    for i, step in enumerate(w.method_steps, start=1):
+        rows.append([str(i), _p(step, "method_steps"), "", ""])
+    fixed = [0.35, 0.9, 0.9]
+    table = _table(
+        rows,
+        [fixed[0] * INCH, width - sum(fixed) * INCH, fixed[1] * INCH, fixed[2] * INCH],
+        [("TOPPADDING", (0, 1), (-1, -1), 5), ("BOTTOMPADDING", (0, 1), (-1, -1), 7)],
+    )
+    return [*flow, table]
 
 
 def _equipment(w: WorksheetData, width: float) -> list:
@@ -146,13 +179,15 @@ def _equipment(w: WorksheetData, width: float) -> list:
             ]
         )
     return [
-        Paragraph("3. Equipment", H2),
+        Paragraph("4. Equipment", H2),
         _table(rows, [1.6 * INCH, 1.4 * INCH, width - 3.0 * INCH]),
     ]
 
 
 def _qc(w: WorksheetData, width: float) -> list:
-    flow: list = [Paragraph("4. Quality control", H2)]
+    flow: list = [Paragraph("5. Quality control", H2)]
+    if w.qc_verdict:
+        flow += [Paragraph(f"Result: <b>{esc(w.qc_verdict, 'qc_verdict')}</b>", BODY), Spacer(1, 3)]
     qc: QcSummary | None = w.qc
     if qc is not None:
         flow.append(
@@ -185,26 +220,45 @@ def _qc(w: WorksheetData, width: float) -> list:
                 [("ALIGN", (0, 0), (-1, -1), "RIGHT"), *extra],
             )
         )
-    if qc is not None and qc.checks:
+    if not w.qc_weights and w.qc_blank_rows:
+        flow += _blank_weights(w.qc_blank_rows)
+    checks = (*(qc.checks if qc is not None else ()), *w.qc_checks)
+    if checks:
         rows = [["Check", "Expected", "Result", "Pass/Fail"]]
-        for c in qc.checks:
+        blank = []
+        for r, c in enumerate(checks, start=1):
+            if not c.result:
+                blank.append(("BOTTOMPADDING", (0, r), (-1, r), 10))
             rows.append(
                 [
                     _p(c.name, "qc.name"),
                     _p(c.expected, "qc.expected"),
                     _p(c.result, "qc.result"),
-                    _verdict(c.passed),
+                    _verdict(c.passed) if c.result else "",
                 ]
             )
         flow += [
-            Paragraph(
-                "Other checks", ParagraphStyle("h3", parent=BOLD, spaceBefore=8, spaceAfter=3)
-            ),
-            _table(rows, [1.8 * INCH, 2.2 * INCH, width - 4.8 * INCH, 0.8 * INCH]),
+            Paragraph("Checks", ParagraphStyle("h3", parent=BOLD, spaceBefore=8, spaceAfter=3)),
+            _table(rows, [1.8 * INCH, 2.2 * INCH, width - 4.8 * INCH, 0.8 * INCH], blank),
         ]
     if len(flow) == 1:
         flow.append(Paragraph("No QC results recorded.", BODY))
     return flow
+
+
+def _blank_weights(count: int) -> list:
+    """Lines to write the capsule weights on at the bench, before they are entered."""
+    rows: list[list[object]] = [["Unit #", "Gross (mg)", "Net fill (mg)", "Initials"]]
+    rows += [[str(i), "", "", ""] for i in range(1, count + 1)]
+    return [
+        Paragraph("Empty shell weight (mg): ____________   Weighed by: ______", BODY),
+        Spacer(1, 3),
+        _table(
+            rows,
+            [0.8 * INCH, 1.2 * INCH, 1.2 * INCH, 0.8 * INCH],
+            [("TOPPADDING", (0, 1), (-1, -1), 4), ("BOTTOMPADDING", (0, 1), (-1, -1), 6)],
+        ),
+    ]
 
 
 def _signatures(signatures: Sequence[Signature], width: float) -> KeepTogether:
@@ -227,7 +281,7 @@ def _signatures(signatures: Sequence[Signature], width: float) -> KeepTogether:
             ("BOTTOMPADDING", (0, 1), (-1, -1), 9),
         ],
     )
-    return KeepTogether([Paragraph("6. Signatures and release", H2), table])
+    return KeepTogether([Paragraph("7. Signatures and release", H2), table])
 
 
 def render_worksheet(w: WorksheetData, *, watermark: str | None = None) -> bytes:
@@ -259,10 +313,11 @@ def render_worksheet(w: WorksheetData, *, watermark: str | None = None) -> bytes
         Paragraph(f"Compounding record — batch {esc(w.batch_number, 'batch_number')}", H1),
         _summary(w, width),
         *_calculations(w, width),
+        *_method(w, width),
         *_lots(w, width),
         *_equipment(w, width),
         *_qc(w, width),
-        Paragraph("5. Notes, deviations and problems", H2),
+        Paragraph("6. Notes, deviations and problems", H2),
         _p(w.notes or "None recorded.", "notes"),
         _signatures(w.signatures, width),
     ]

@@ -59,7 +59,10 @@ def make_order(
     form="capsule",
     basis="hcl",
     doses_per_day=1,
+    dose=None,
 ):
+    """An order for `strength` (mg per capsule, or mg/mL) and a dose of `dose` mg (default: one
+    capsule, or 1 mL)."""
     unit = "capsule" if form == "capsule" else "mL"
     with app.app_context(), unit_of_work() as s:
         patient = s.scalar(select(Patient).order_by(Patient.id).limit(1))
@@ -73,6 +76,7 @@ def make_order(
             expires_on=TODAY + timedelta(days=300),
             dosage_form=form,
             strength_mg=D(strength),
+            dose_mg=D(dose or strength),
             strength_basis=basis,
             quantity=D(quantity),
             quantity_unit=unit,

@@ -9,6 +9,7 @@ from decimal import Decimal
 from . import weighing
 from .calc.data import CAPSULE, DEFAULT_TABLES, LIQUID, CalcTables, forbidden_filler_reason
 from .errors import FieldError, ValidationFailed
+from .labelling import storage_conflict
 
 DOSAGE_FORMS = {
     "capsule": ("Capsules", CAPSULE),
@@ -114,6 +115,9 @@ def validate_formula(spec: FormulaSpec, tables: CalcTables = DEFAULT_TABLES) -> 
         bad("bud_category", f"must be one of {', '.join(tables.bud_categories)}")
     elif family is not None and family not in category.dosage_forms:
         bad("bud_category", f"'{category.label}' does not apply to {spec.dosage_form}")
+    conflict = storage_conflict(spec.bud_category, spec.storage)
+    if conflict:
+        bad("storage", conflict)
     if spec.bud_days_override is not None:
         if spec.bud_days_override <= 0:
             bad("bud_days_override", "must be a positive number of days")

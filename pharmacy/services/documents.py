@@ -31,7 +31,10 @@ from labels import (
 )
 
 from ..database import minimal
-from ..domain.errors import TransitionNotAllowed
+from ..domain import dosing
+from ..domain.errors import TransitionNotAllowed, ValidationFailed
+from ..domain.labelling import label_notes, label_storage, method_steps
+from ..domain.titration import TitrationStep as TitrationFacts
 from ..models import Batch, Dispense, Order, PharmacyProfile, Prescription, User
 from . import orders as order_service
 
@@ -65,11 +68,21 @@ def substance(basis: str) -> str:
 
 
 def preparation(strength_mg: Decimal, basis: str, dosage_form: str) -> str:
-    """'Naltrexone HCl 4.5 mg capsules', 'Naltrexone (base) 1 mg/mL oral solution'."""
+    """'Naltrexone HCl 4.5 mg capsules', 'Naltrexone (base) 1 mg/mL oral solution'.
+
+    `strength_mg` is the product made (mg per capsule, or mg/mL), never the dose."""
     form = FORM_NAMES.get(dosage_form, (dosage_form.replace("_", " "),) * 2)[1]
-    if dosage_form == "capsule":
-        return f"{substance(basis)} {_num(strength_mg)} mg {form}"
-    return f"{substance(basis)} {_num(strength_mg)} mg/mL {form}"
+    unit = dosing.unit_for(dosage_form)
+    return f"{substance(basis)} {dosing.strength_text(strength_mg, unit)} {form}"
+
+
+def dispensed_preparation(rx: Prescription, batches: Sequence[Batch] = ()) -> str:
+    """What the patient receives: the strengths of the batches filled (or, before a fill, the
+    prescription's), e.g. a titration's 'Naltrexone HCl 1.5 mg, 3 mg and 4.5 mg capsules'."""
+    strengths = [b.strength_mg for b in batches] or rx.strengths
+    form = FORM_NAMES.get(rx.dosage_form, (rx.dosage_form.replace("_", " "),) * 2)[1]
+    listed = dosing.strengths_text(strengths, dosing.unit_for(rx.dosage_form))
+    return f"{substance(rx.strength_basis)} {listed} {form}"
 
 
 def unit_word(unit: str, quantity: Decimal | int) -> str:
@@ -86,10 +99,25 @@ def pharmacy(session: Session) -> labels.Pharmacy:
 
 
 def _storage(batch: Batch) -> str:
-    calc = batch.calculation or {}
-    return (calc.get("formula") or {}).get("storage") or (calc.get("result") or {}).get(
-        "storage", ""
-    )
+    """Storage as the batch's BUD category requires it (a non-preserved aqueous liquid is
+    refrigerated whatever the formula's text says), with the formula's own detail."""
+    formula = (batch.calculation or {}).get("formula") or {}
+    storage = label_storage(formula.get("bud_category"), formula.get("storage"))
+    return storage or (batch.calculation or {}).get("result", {}).get("storage", "")
+
+
+def _notes(batches: Sequence[Batch]) -> tuple[str, ...]:
+    """The formula's labelling notes and the calculation's auxiliary notes ("Shake well")."""
+    notes: list[str] = []
+    for batch in batches:
+        calc = batch.calculation or {}
+        formula, result = calc.get("formula") or {}, calc.get("result") or {}
+        notes += label_notes(formula.get("labelling_notes"), result.get("auxiliary_notes") or ())
+    return label_notes(None, notes)
+
+
+def _storages(batches: Sequence[Batch]) -> str:
+    return " ".join(dict.fromkeys(_storage(b) for b in batches))
 
 
 def _initials(user: User | None) -> str:
@@ -151,7 +179,7 @@ def dispensing_label(session: Session, order: Order) -> DispensingLabelData:
         rx_number=rx.rx_number,
         fill_number=order.fill_number,
         patient_name=rx.patient.full_name,
-        preparation=preparation(rx.strength_mg, rx.strength_basis, rx.dosage_form),
+        preparation=dispensed_preparation(rx, batches),
         quantity=_number(quantity),
         quantity_unit=unit_word(order.quantity_unit, quantity),
         directions=rx.directions,
@@ -160,84 +188,96 @@ def dispensing_label(session: Session, order: Order) -> DispensingLabelData:
         refills_remaining=order_service.terms(rx).refills_remaining,
         batch_number=", ".join(b.batch_number for b in batches),
         beyond_use_date=min(b.beyond_use_date for b in batches),
-        storage=_storage(batches[0]),
+        storage=_storages(batches),
         pharmacist_initials=_pharmacist_initials(rows, rx),
+        extra_warnings=_notes(batches),
+        # The queue, the order page and the label all say it is a titration.
+        caption="Titration: follow the schedule on your step labels and calendar"
+        if rx.is_titration
+        else "",
     )
 
 
 # --- titration kits ---------------------------------------------------------------------------
 
 
-def _frequency(doses_per_day: int) -> str:
-    return {1: "once daily", 2: "twice daily"}.get(doses_per_day, f"{doses_per_day} times daily")
+def _by_strength(rows: Sequence[Dispense]) -> dict[Decimal, tuple[Decimal, list[Batch]]]:
+    """Units dispensed and their batches, per product strength (a titration may need several)."""
+    out: dict[Decimal, tuple[Decimal, list[Batch]]] = {}
+    for d in rows:
+        key = d.batch.strength_mg.normalize()
+        units, batches = out.get(key, (Decimal(0), []))
+        if d.batch not in batches:
+            batches.append(d.batch)
+        out[key] = (units + d.quantity, batches)
+    return out
+
+
+def _kit_plan(rx: Prescription) -> tuple[list[dosing.PlannedStep], dosing.Amount]:
+    steps = [TitrationFacts(s.strength_mg, s.days or 0) for s in rx.titration_steps]
+    try:
+        planned = dosing.plan_titration(steps, strength_mg=rx.strength_mg, unit=rx.unit)
+        return planned, dosing.amount_per_dose(rx.dose_mg, rx.strength_mg, rx.unit)
+    except ValidationFailed as exc:  # checked at intake; only a record from before the check
+        raise DocumentRefused(
+            f"Prescription {rx.rx_number}'s titration cannot be given with the strengths "
+            f"made: {exc}. Correct the prescription before printing."
+        ) from exc
 
 
 def titration_kit(session: Session, order: Order, start: date | None = None) -> TitrationKitData:
-    """One step label per titration step, all from the units dispensed to this order.
+    """One label per titration step, then one for the maintenance dose, from the units
+    dispensed to this order; each step names the strength and batch it is given from.
 
-    A step must be given with the dispensed preparation (whole capsules, or mL of a solution);
-    after the plan the patient follows the prescription's own directions (its own label)."""
+    Whether each step can be given was checked at intake and verification
+    (pharmacy.domain.dosing); here the fill must hold each strength the plan uses."""
     rx = order.prescription
     if not rx.titration_steps:
         raise DocumentRefused(f"Prescription {rx.rx_number} has no titration plan.")
     rows = _filled(session, order)
-    batches = _batches(rows)
     filled_on = max(d.dispensed_at for d in rows).date()
     start = start or filled_on
-    strength = rx.strength_mg  # mg per capsule, or mg per mL
-    unit = order.quantity_unit
-    dpd = rx.doses_per_day
-    bedtime = " at bedtime" if "bedtime" in rx.directions.lower() else ""
-    batch_number = ", ".join(b.batch_number for b in batches)
-    bud = min(b.beyond_use_date for b in batches)
-    prep = preparation(strength, rx.strength_basis, rx.dosage_form)
-    total = sum((d.quantity for d in rows), Decimal(0))
-
-    plan: list[tuple[Decimal, Decimal, int | None]] = []  # (mg per dose, units per dose, days)
-    for n, s in enumerate(rx.titration_steps, start=1):
-        if s.units_per_dose is not None:
-            units = Decimal(s.units_per_dose)
-            mg = units * strength
-        else:
-            mg = s.strength_mg
-            units = mg / strength
-        if unit == "capsule" and units != units.to_integral_value():
-            raise DocumentRefused(
-                f"Titration step {n} ({_num(mg)} mg a dose) cannot be given with "
-                f"{_num(strength)} mg capsules: enter the plan in whole capsules, or make the "
-                "step's strength as its own prescription."
-            )
-        plan.append((mg, units.quantize(Decimal("0.01")) if unit != "capsule" else units, s.days))
-    used = sum((u * dpd * (d or 0) for _mg, u, d in plan), Decimal(0))
-    if used > total:
+    planned, maintenance = _kit_plan(rx)
+    dpd, unit, when = rx.doses_per_day, rx.unit, _when(rx.directions)
+    have = _by_strength(rows)
+    need = dosing.strengths_needed(planned, dpd)
+    short = [
+        f"{dosing.units_text(n, unit)} of {dosing.strength_text(s, unit)}"
+        for s, n in need.items()
+        if have.get(s, (Decimal(0), []))[0] < n
+    ]
+    if short:
         raise DocumentRefused(
-            f"The titration plan needs {_num(used)} {unit}; order {order.number} holds "
-            f"{_num(total)} {unit}."
+            f"The titration plan needs {', '.join(short)}; order {order.number} was not filled "
+            "with that much: fill each strength from its own released batch."
         )
-    plan = [(mg, u, d) for mg, u, d in plan if d]
-
-    steps = []
-    day = start
-    last = len(plan)
-    for n, (mg, units, days) in enumerate(plan, start=1):
-        assert days is not None
-        quantity = units * dpd * days
-        word = unit_word(unit, units)
-        then = "; then go on to step " + str(n + 1) if n < last else ""
+    left, _b = have.get(rx.strength_mg.normalize(), (Decimal(0), []))
+    left -= need.get(rx.strength_mg.normalize(), Decimal(0))
+    per_day = maintenance.units * dpd
+    days_left = int(left // per_day) if per_day else 0
+    schedule = [(p.amount, p.days) for p in planned]
+    if days_left:
+        schedule.append((maintenance, days_left))
+    steps, day, last = [], start, len(schedule)
+    for n, (amount, days) in enumerate(schedule, start=1):
+        _units, batches = have[amount.strength_mg.normalize()]
+        quantity = amount.units * dpd * days
+        then = f"; then go on to step {n + 1}" if n < last else ""
         steps.append(
             labels.TitrationStep(
                 start_date=day,
                 days=days,
-                dose=f"{_num(mg * dpd)} mg",
-                preparation=prep,
+                dose=dosing.mg_text(amount.delivered_mg * dpd),
+                preparation=preparation(amount.strength_mg, rx.strength_basis, rx.dosage_form),
                 quantity=_number(quantity),
                 quantity_unit=unit_word(unit, quantity),
                 directions=(
-                    f"Take {_num(units)} {word} ({_num(mg)} mg) by mouth {_frequency(dpd)}"
-                    f"{bedtime} for {days} days{then}."
+                    f"{dosing.directions(amount, dpd, when)} for {days} days{then}."
+                    if n < last or not days_left
+                    else f"{dosing.directions(amount, dpd, when)} (maintenance dose)."
                 ),
-                batch_number=batch_number,
-                beyond_use_date=bud,
+                batch_number=", ".join(b.batch_number for b in batches),
+                beyond_use_date=min(b.beyond_use_date for b in batches),
             )
         )
         day += timedelta(days=days)
@@ -249,10 +289,15 @@ def titration_kit(session: Session, order: Order, start: date | None = None) -> 
         prescriber=rx.prescriber.display_name,
         date_filled=filled_on,
         refills_remaining=order_service.terms(rx).refills_remaining,
-        storage=_storage(batches[0]),
+        storage=_storages(_batches(rows)),
         pharmacist_initials=_pharmacist_initials(rows, rx),
         steps=tuple(steps),
+        extra_warnings=_notes(_batches(rows)),
     )
+
+
+def _when(directions: str) -> str:
+    return "at bedtime" if "bedtime" in (directions or "").lower() else ""
 
 
 # --- batch documents --------------------------------------------------------------------------
@@ -263,6 +308,7 @@ def _who(user: User | None) -> str:
 
 
 def _strength_text(batch: Batch) -> str:
+    """ "4.5 mg Naltrexone HCl per capsule", "1 mg Naltrexone HCl per mL" (the product made)."""
     per = "per capsule" if batch.unit == "capsule" else "per mL"
     return f"{_num(batch.strength_mg)} mg {substance(batch.strength_basis)} {per}"
 
@@ -292,6 +338,7 @@ def batch_label(session: Session, batch: Batch) -> BatchLabelData:
         compounded_by=_who(batch.compounded_by),
         checked_by=_who(batch.checked_by),
         pharmacy_name=pharmacy(session).name,
+        notes=_notes([batch]),
     )
 
 
@@ -305,12 +352,38 @@ def _dec(value: object) -> Decimal:
     return Decimal(str(value))
 
 
-def _qc(batch: Batch) -> tuple[tuple[QcWeight, ...], QcSummary | None, list[str]]:
-    """The latest QC result as worksheet data; liquid checks go to the notes."""
+def _liquid_checks(batch: Batch, data: dict, formula: dict) -> tuple[QcCheck, ...]:
+    """Final volume, appearance, yield and any other recorded reading (pH), or blank lines
+    to write them on when QC is not recorded yet."""
+    calc_result = (batch.calculation or {}).get("result") or {}
+    v = data.get("volume_check") or {}
+    prepared = v.get("prepared_ml", calc_result.get("prepare_volume_ml", "?"))
+    tolerance = v.get("tolerance_percent", formula.get("weight_tolerance_percent", "?"))
+    volume = f"{v['final_volume_ml']} mL ({v['deviation_percent']} % from prepared)" if v else ""
+    checks = [
+        QcCheck("Final volume", f"{prepared} mL ± {tolerance} %", volume, v.get("passed")),
+        QcCheck(
+            "Appearance",
+            formula.get("qc_requirements") or "As described in the formula",
+            str(data.get("appearance") or ""),
+            bool(data.get("appearance_ok")) if data else None,
+        ),
+    ]
+    if data.get("ph") is not None:
+        checks.append(QcCheck("pH", str(data.get("ph_expected") or ""), str(data["ph"])))
+    made = f"{data.get('units_made')} mL made ({data.get('yield_percent')} %)" if data else ""
+    checks.append(QcCheck("Yield", f"{batch.units_planned} mL ordered", made))
+    return tuple(checks)
+
+
+def _qc(batch: Batch, formula: dict) -> tuple[tuple[QcWeight, ...], QcSummary | None, tuple]:
+    """The latest QC result as worksheet data: capsule weights, or the liquid's checks."""
     qc = batch.latest_qc
+    data = (qc.data or {}) if qc is not None else {}
+    if batch.unit != "capsule":
+        return (), None, _liquid_checks(batch, data, formula)
     if qc is None:
-        return (), None, []
-    data = qc.data or {}
+        return (), None, ()
     checks = [
         QcCheck(
             "Appearance",
@@ -324,32 +397,34 @@ def _qc(batch: Batch) -> tuple[tuple[QcWeight, ...], QcSummary | None, list[str]
             f"{data.get('units_made')} made ({data.get('yield_percent')} %)",
         ),
     ]
-    notes = []
     w = data.get("weight_check")
-    if w:
-        weights = tuple(
-            QcWeight(int(u["number"]), _dec(u["gross_mg"]), _dec(u["net_mg"]), bool(u["passed"]))
-            for u in w.get("units", [])
-        )
-        summary = QcSummary(
-            target_net_mg=_dec(w["fill_target_mg"]),
-            lower_mg=_dec(w["fill_min_mg"]),
-            upper_mg=_dec(w["fill_max_mg"]),
-            mean_mg=_dec(w["mean_net_mg"]),
-            passed=bool(w["passed"]),
-            checks=(QcCheck("Empty shell weight", "", f"{data.get('shell_mg')} mg"), *checks),
-        )
-        return weights, summary, notes
-    v = data.get("volume_check")
-    if v:
-        notes.append(
-            f"QC ({'PASS' if qc.passed else 'FAIL'}): final volume {v['final_volume_ml']} mL of "
-            f"{v['prepared_ml']} mL prepared ({v['deviation_percent']} %, tolerance "
-            f"±{v['tolerance_percent']} %); appearance: {data.get('appearance')} "
-            f"({'acceptable' if data.get('appearance_ok') else 'NOT acceptable'}); "
-            f"{data.get('units_made')} mL made ({data.get('yield_percent')} %)."
-        )
-    return (), None, notes
+    if not w:
+        return (), None, tuple(checks)
+    weights = tuple(
+        QcWeight(int(u["number"]), _dec(u["gross_mg"]), _dec(u["net_mg"]), bool(u["passed"]))
+        for u in w.get("units", [])
+    )
+    summary = QcSummary(
+        target_net_mg=_dec(w["fill_target_mg"]),
+        lower_mg=_dec(w["fill_min_mg"]),
+        upper_mg=_dec(w["fill_max_mg"]),
+        mean_mg=_dec(w["mean_net_mg"]),
+        passed=bool(w["passed"]),
+        checks=(QcCheck("Empty shell weight", "", f"{data.get('shell_mg')} mg"), *checks),
+    )
+    return weights, summary, ()
+
+
+def _weigher(session: Session, user_id: int | None) -> str:
+    return _initials(session.get(User, user_id)) if user_id is not None else ""
+
+
+def _qc_verdict(batch: Batch) -> str:
+    qc = batch.latest_qc
+    if qc is None:
+        return ""
+    who = qc.recorded_by.full_name if qc.recorded_by is not None else "?"
+    return f"{'PASS' if qc.passed else 'FAIL'} — recorded by {who} on {qc.recorded_at:%Y-%m-%d}"
 
 
 def _equipment(batch: Batch) -> tuple[EquipmentUse, ...]:
@@ -406,6 +481,7 @@ def worksheet(session: Session, batch: Batch) -> WorksheetData:
             actual=u.actual_quantity,
             unit=u.unit,
             manufacturer=u.lot.manufacturer,
+            weighed_by=_weigher(session, u.weighed_by_id) if u.actual_quantity is not None else "",
         )
         for u in batch.lot_usages
     )
@@ -416,7 +492,8 @@ def worksheet(session: Session, batch: Batch) -> WorksheetData:
         quantity = (
             f"{batch.units_planned} mL (prepare to {result.get('prepare_volume_ml', '?')} mL)"
         )
-    weights, summary, notes = _qc(batch)
+    weights, summary, checks = _qc(batch, formula)
+    notes: list[str] = []
     for u in batch.lot_usages:
         if not u.chosen_by_fefo and u.override_reason:
             notes.append(f"Lot {u.lot.lot_number} chosen over FEFO: {u.override_reason}")
@@ -462,6 +539,10 @@ def worksheet(session: Session, batch: Batch) -> WorksheetData:
         ),
         notes=" · ".join(notes),
         prescription_ref=orders,
+        method_steps=method_steps(formula.get("method")),
+        qc_checks=checks,
+        qc_verdict=_qc_verdict(batch),
+        qc_blank_rows=int(formula.get("qc_sample_size") or 10) if batch.unit == "capsule" else 0,
     )
 
 
@@ -472,7 +553,7 @@ def leaflet(session: Session, rx: Prescription, start: date | None = None) -> Le
     return LeafletData(
         pharmacy=pharmacy(session),
         patient_name=rx.patient.full_name,
-        preparation=preparation(rx.strength_mg, rx.strength_basis, rx.dosage_form),
+        preparation=dispensed_preparation(rx),
         directions=rx.directions,
         rx_number=rx.rx_number,
         journal_start=start,

@@ -37,10 +37,9 @@ DOCUMENTS: dict[str, DocumentKind] = {
     "dispensing_label": DocumentKind("dispensing label", "rx_order", True),
     "titration_labels": DocumentKind("titration kit labels", "rx_order", True),
     "titration_calendar": DocumentKind("titration calendar", "rx_order", False),
-    # Batch numbers such as 20261126-LDNCAP-001 need a 4 in wide label for a Code 128 that
-    # decodes at 203 dpi (3-dot bars); a 3 in roll is refused with the reason.
+    # The batch number is a QR code, which fits the 3 in roll for any batch number.
     "batch_label": DocumentKind(
-        "batch container label", "batch", True, default_stock=labels.DEFAULT_STOCK
+        "batch container label", "batch", True, default_stock=labels.DEFAULT_BATCH_STOCK
     ),
     "worksheet": DocumentKind("compounding worksheet", "batch", False),
     # Patient information: handing out another copy is routine, not a reprint.

@@ -216,8 +216,10 @@ def make_leaflet(**overrides) -> LeafletData:
     return LeafletData(**values)
 
 
-def decode_barcodes(pdf: bytes, page: int = 0, dpi: int = 203) -> list[str]:
-    """Render like a 203 dpi thermal head (no anti-aliasing) and decode Code 128."""
+def decode_barcodes(
+    pdf: bytes, page: int = 0, dpi: int = 203, formats=zxingcpp.BarcodeFormat.Code128
+) -> list[str]:
+    """Render like a 203 dpi thermal head (no anti-aliasing) and decode (Code 128 by default)."""
     doc = pypdfium2.PdfDocument(pdf)
     image = (
         doc[page]
@@ -225,14 +227,21 @@ def decode_barcodes(pdf: bytes, page: int = 0, dpi: int = 203) -> list[str]:
         .to_pil()
         .convert("L")
     )
-    results = zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.Code128)
+    results = zxingcpp.read_barcodes(image, formats=formats)
     return [r.text for r in results]
 
 
-def pdf_text(pdf: bytes, page: int | None = None) -> str:
-    """Extracted text with whitespace runs (including no-break spaces) collapsed to one space."""
+def _upright(obj: dict) -> bool:
+    return obj.get("object_type") != "char" or abs(obj["matrix"][1]) < 1e-6
+
+
+def pdf_text(pdf: bytes, page: int | None = None, upright: bool = False) -> str:
+    """Extracted text with whitespace runs (including no-break spaces) collapsed to one space;
+    upright=True leaves out rotated text (a watermark) that would interleave with the rest."""
     with pdfplumber.open(io.BytesIO(pdf)) as doc:
         pages = doc.pages if page is None else [doc.pages[page]]
+        if upright:
+            pages = [p.filter(_upright) for p in pages]
         return " ".join(" ".join((p.extract_text() or "").split()) for p in pages)
 
 
@@ -262,3 +271,22 @@ def chars(pdf: bytes, page: int = 0) -> list[dict]:
             }
             for c in p.chars
         ]
+
+
+def font_sizes(pdf: bytes, text: str, page: int = 0) -> list[float]:
+    """Font sizes of every glyph of each place `text` is printed on the page (spaces and line
+    breaks ignored); empty if it is not printed there."""
+    with pdfplumber.open(io.BytesIO(pdf)) as doc:
+        glyphs = [c for c in doc.pages[page].chars if c["text"].strip()]
+    printed = "".join(c["text"] for c in glyphs)
+    wanted = "".join(text.split())
+    sizes: list[float] = []
+    start = printed.find(wanted)
+    while start >= 0:
+        sizes += [round(c["size"], 2) for c in glyphs[start : start + len(wanted)]]
+        start = printed.find(wanted, start + 1)
+    return sizes
+
+
+def decode_qr(pdf: bytes, page: int = 0) -> list[str]:
+    return decode_barcodes(pdf, page, formats=zxingcpp.BarcodeFormat.QRCode)

@@ -5,6 +5,8 @@ from labels.stocks import Box
 from tests.labels.labels_samples import (
     chars,
     decode_barcodes,
+    decode_qr,
+    font_sizes,
     make_batch,
     page_count,
     page_sizes,
@@ -28,7 +30,28 @@ def test_batch_label_fields_and_barcode(stock):
         "Checked by: J. Kim, RPh (JK)",
     ):
         assert expected in text, expected
-    assert decode_barcodes(pdf) == ["B260310-004"]
+    assert decode_qr(pdf) == ["B260310-004"]
+    assert decode_barcodes(pdf) == []  # one symbol, the QR code
+    assert min(font_sizes(pdf, "Do not use after Sep 6, 2026")) >= 8
+
+
+@pytest.mark.parametrize(
+    "number",
+    ["B260310-004", "20261126-LDNCAP-003", "20261126-LDNCAPSULE1MGML2026V12-999"],
+)
+def test_every_batch_number_fits_the_3x2_roll_and_scans(number):
+    pdf = render_batch_label(make_batch(batch_number=number), stock="thermal-3x2")
+    assert page_count(pdf) == 1
+    assert f"BATCH {number}" in pdf_text(pdf)
+    assert decode_qr(pdf) == [number]
+    inner = get_stock("thermal-3x2").box(1).inset(get_stock("thermal-3x2").padding)
+    for c in chars(pdf):
+        assert inner.contains(Box(c["x0"], c["y0"], c["x1"] - c["x0"], c["y1"] - c["y0"]), 0.5)
+
+
+def test_labelling_notes_are_on_the_batch_label():
+    pdf = render_batch_label(make_batch(notes=("Shake well.", "Protect from light")))
+    assert "Shake well. · Protect from light" in pdf_text(pdf)
 
 
 def test_default_stock_is_the_3x2_roll_and_text_stays_inside():

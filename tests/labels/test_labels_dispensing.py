@@ -8,6 +8,7 @@ from pypdf import PdfReader
 
 from labels import (
     WARN_BEDTIME,
+    WARN_CHILDREN,
     WARN_DREAMS,
     WARN_OPIOID,
     InvalidField,
@@ -23,6 +24,7 @@ from labels.stocks import Box
 from tests.labels.labels_samples import (
     chars,
     decode_barcodes,
+    font_sizes,
     make_label,
     page_count,
     pdf_text,
@@ -64,14 +66,63 @@ def test_every_required_field_is_on_the_label():
 
 def test_warnings_are_printed_and_bedtime_follows_the_directions():
     text = pdf_text(render_dispensing_labels([make_label()]))
-    for warning in (WARN_OPIOID, WARN_DREAMS, WARN_BEDTIME):
+    for warning in (WARN_OPIOID, WARN_DREAMS, WARN_BEDTIME, WARN_CHILDREN):
         assert warning in text
     morning = make_label(directions="Take 1 capsule by mouth every morning.")
     assert WARN_BEDTIME not in pdf_text(render_dispensing_labels([morning]))
-    assert auxiliary_warnings("take at bed time") == (WARN_OPIOID, WARN_DREAMS, WARN_BEDTIME)
-    assert auxiliary_warnings("Take daily", ["Keep out of reach of children"])[-1] == (
-        "Keep out of reach of children"
+    assert auxiliary_warnings("take at bed time") == (
+        WARN_OPIOID,
+        WARN_BEDTIME,
+        WARN_DREAMS,
+        WARN_CHILDREN,
     )
+
+
+def test_opioid_warning_names_every_kind_of_opioid_medicine():
+    for word in ("pain", "cough", "diarrhea", "methadone", "buprenorphine"):
+        assert word in WARN_OPIOID
+    assert WARN_OPIOID in pdf_text(render_dispensing_labels([make_label()]))
+
+
+def test_formula_and_engine_notes_reach_the_label_once_each():
+    notes = ("Shake well.", "Shake well", "Take at bedtime unless directed otherwise.")
+    warnings = auxiliary_warnings("Take 4.5 mL (4.5 mg) by mouth at bedtime.", notes)
+    assert warnings == (
+        WARN_OPIOID,
+        "Shake well.",
+        "Take at bedtime unless directed otherwise.",
+        WARN_DREAMS,
+        WARN_CHILDREN,
+    )
+    text = pdf_text(render_dispensing_labels([make_label(extra_warnings=notes)]))
+    assert text.count("Shake well") == 1
+    assert "Take at bedtime unless directed otherwise." in text
+
+
+@pytest.mark.parametrize("stock", ["thermal-4x2", "thermal-3x2", "avery-5163"])
+@pytest.mark.parametrize("directions", ["Take 1 capsule by mouth once daily at bedtime."])
+def test_usp17_type_sizes_directions_10pt_bud_8pt(stock, directions):
+    for label in (
+        make_label(directions=directions),
+        make_label(**LONGEST) if stock != "thermal-3x2" else make_label(patient_name=LONG_NAME),
+    ):
+        pdf = render_dispensing_labels([label], stock=stock)
+        directions_sizes = font_sizes(pdf, label.directions)
+        bud_sizes = font_sizes(pdf, "Do not use after Sep 6, 2026")
+        assert directions_sizes and min(directions_sizes) >= 10, directions_sizes
+        assert bud_sizes and min(bud_sizes) >= 8, bud_sizes
+        storage = font_sizes(pdf, label.storage)
+        assert storage and min(storage) >= 8
+        for page in range(page_count(pdf)):
+            for warning in (WARN_OPIOID, WARN_CHILDREN):
+                assert min(font_sizes(pdf, warning, page) or [99]) >= 7
+
+
+def test_directions_that_need_less_than_10pt_are_refused_not_shrunk():
+    with pytest.raises(LabelDoesNotFit) as refused:
+        render_dispensing_labels([make_label(directions=LONG_DIRECTIONS)], stock="thermal-3x2")
+    assert refused.value.field == "directions"
+    assert "10 pt" in str(refused.value)
 
 
 @pytest.mark.parametrize("stock", ["thermal-4x2", "thermal-3x2", "avery-5163"])
@@ -117,7 +168,7 @@ LONGEST = dict(
     ("stock", "fields"),
     [
         ("thermal-4x2", LONGEST),
-        ("thermal-3x2", {"patient_name": LONG_NAME, "directions": LONG_DIRECTIONS}),
+        ("thermal-3x2", {"patient_name": LONG_NAME}),
     ],
 )
 def test_longest_realistic_text_shrinks_wraps_and_stays_inside(stock, fields):
@@ -144,19 +195,26 @@ def test_all_fields_stay_inside_every_box_of_a_sheet():
 
 
 def test_warnings_move_to_a_second_label_when_they_do_not_fit():
-    pdf = render_dispensing_labels([make_label(directions=LONG_DIRECTIONS)], stock="thermal-3x2")
+    pdf = render_dispensing_labels([make_label()], stock="thermal-4x2")
     assert page_count(pdf) == 2
     main, aux = pdf_text(pdf, 0), pdf_text(pdf, 1)
-    assert LONG_DIRECTIONS in main
+    assert "Take 1 capsule by mouth once daily at bedtime." in main
+    assert "Riverside Compounding Pharmacy" in main and "Prescriber" in main
     assert WARN_OPIOID not in main
-    for warning in (WARN_OPIOID, WARN_DREAMS, WARN_BEDTIME):
+    for warning in (WARN_OPIOID, WARN_DREAMS, WARN_BEDTIME, WARN_CHILDREN):
         assert warning in aux
     assert "RX000123-01" in aux and "Maria Gonzalez" in aux
 
 
-def test_everything_at_its_longest_is_refused_on_the_small_roll_not_cut():
-    with pytest.raises(LabelDoesNotFit, match="thermal-3x2"):
-        render_dispensing_labels([make_label(**LONGEST)], stock="thermal-3x2")
+def test_pharmacy_and_record_details_move_next_when_the_directions_need_the_room():
+    pdf = render_dispensing_labels([make_label(**LONGEST)], stock="thermal-4x2")
+    main, second = pdf_text(pdf, 0), pdf_text(pdf, 1)
+    assert LONG_DIRECTIONS in main and LONG_NAME in main
+    assert "Do not use after Sep 6, 2026" in main
+    assert "Prescriber" not in main and "Riverside" not in main
+    for moved in ("Riverside Compounding Pharmacy", "Refills left: 2", "Batch/Lot: B260310-004"):
+        assert moved in second
+    assert "label 2 of 2" in second and WARN_OPIOID in second
 
 
 def test_text_that_cannot_fit_is_refused_with_field_and_stock():

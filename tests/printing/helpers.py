@@ -31,9 +31,11 @@ def released_batch(app, as_role, ids, strength="4.5", quantity="100", order_ids=
     return bid
 
 
-def filled_order(app, as_role, ids, quantity=30, strength="4.5", steps=()) -> tuple[int, int]:
+def filled_order(
+    app, as_role, ids, quantity=30, strength="4.5", steps=(), dose=None
+) -> tuple[int, int]:
     """A ready order (fully dispensed from a released batch); returns (order id, batch id)."""
-    oid = make_order(app, strength=strength, quantity=quantity)
+    oid = make_order(app, strength=strength, quantity=quantity, dose=dose)
     if steps:
         with app.app_context(), unit_of_work() as s:
             rx = s.get(Order, oid).prescription

@@ -12,7 +12,13 @@ from pharmacy.database import unit_of_work
 from pharmacy.extensions import db
 from pharmacy.models import AuditEvent, Batch, LabelPrint, Order, PharmacyProfile, User
 from tests.batch_helpers import make_order, seed
-from tests.labels.labels_samples import decode_barcodes, page_count, page_sizes, pdf_text
+from tests.labels.labels_samples import (
+    decode_barcodes,
+    decode_qr,
+    page_count,
+    page_sizes,
+    pdf_text,
+)
 from tests.printing.helpers import filled_order, released_batch, rx_number, set_directions
 
 LETTER = (612.0, 792.0)
@@ -248,13 +254,15 @@ def test_print_all_labels_for_ready_orders(app, as_role, ids):
 
 def test_titration_kit_labels_and_calendar(app, as_role, ids):
     oid, _bid = filled_order(
-        app, as_role, ids, quantity=40, strength="1.5", steps=(("1.5", 7), ("3", 7))
+        app, as_role, ids, quantity=60, strength="1.5", steps=(("1.5", 7), ("3", 7)), dose="4.5"
     )
     c = as_role("staff")
     pdf = _pdf(c.post(f"/print/orders/{oid}/titration-labels", data={"start_date": "2030-01-07"}))
     text = pdf_text(pdf)
-    assert "Step 1 of 2" in text and "Step 2 of 2" in text
+    # The two steps, then the maintenance dose with what is left (60 - 7 - 14 = 39 capsules).
+    assert "Step 1 of 3" in text and "Step 3 of 3" in text
     assert "Take 2 capsules (3 mg) by mouth once daily at bedtime for 7 days" in text
+    assert "Take 3 capsules (4.5 mg) by mouth once daily at bedtime (maintenance dose)" in text
     assert set(decode_barcodes(pdf, 0)) == {f"{rx_number(app, oid)}-01"}
     cal = _pdf(c.post(f"/print/orders/{oid}/titration-calendar", data={"start_date": "2030-01-07"}))
     assert page_sizes(cal) == [LETTER]
@@ -272,8 +280,9 @@ def test_titration_steps_that_need_part_capsules_are_refused(app, as_role, ids):
         rx = s.get(Order, oid).prescription
         s.add(TitrationStep(prescription_id=rx.id, position=1, strength_mg=Decimal("1.5"), days=7))
     resp = as_role("staff").post(f"/print/orders/{oid}/titration-labels")
+    # 1.5 mg is made as its own batch of 1.5 mg capsules; this order holds only 4.5 mg ones.
     assert resp.status_code == 409
-    assert "cannot be given with 4.5 mg capsules" in resp.get_data(as_text=True)
+    assert "needs 7 capsules of 1.5 mg" in resp.get_data(as_text=True)
     resp = as_role("staff").post(
         f"/print/orders/{filled_order(app, as_role, ids)[0]}/titration-labels"
     )
@@ -313,17 +322,23 @@ def test_batch_container_label(app, as_role, ids):
     c = as_role("technician")
     assert "Print container label" in c.get(f"/batches/{bid}").get_data(as_text=True)
     pdf = _pdf(c.post(f"/print/batches/{bid}/label", data={"copies": "3"}))
-    assert page_sizes(pdf) == [(288.0, 144.0)] * 3
+    assert page_sizes(pdf) == [(216.0, 144.0)] * 3  # the 3 x 2 in roll by default
     text = pdf_text(pdf, 0)
     assert number in text and "Technician User" in text and "Pharmacist User" in text
-    assert decode_barcodes(pdf) == [number]
+    assert "Take at bedtime unless directed otherwise." in text  # the formula's note
+    assert "Store at room temperature 20-25 °C, dry" in text
+    assert decode_qr(pdf) == [number]
     [row] = _prints(app)
-    assert (row.document, row.entity, row.copies) == ("batch_label", "batch", 3)
+    assert (row.document, row.entity, row.copies, row.stock) == (
+        "batch_label",
+        "batch",
+        3,
+        "thermal-3x2",
+    )
     assert as_role("staff").post(f"/print/batches/{bid}/label").status_code == 403
-    # a 3 in roll cannot carry a decodable barcode of this batch number: refused, not cut off
-    resp = c.post(f"/print/batches/{bid}/label", data={"stock": "thermal-3x2", "reason": "x" * 5})
-    assert resp.status_code == 422 and "barcode" in resp.get_data(as_text=True)
-    assert len(_prints(app)) == 1
+    resp = c.post(f"/print/batches/{bid}/label", data={"stock": "thermal-4x2", "reason": "x" * 5})
+    assert decode_qr(_pdf(resp)) == [number]
+    assert len(_prints(app)) == 2
 
 
 def test_no_container_label_before_release(app, as_role, ids):

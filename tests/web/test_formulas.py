@@ -130,6 +130,28 @@ def test_forbidden_filler_and_overfull_capsule_are_refused(app, as_role, formula
         assert db.session.scalar(select(Formula).where(Formula.code == "LDN-CAP2")) is None
 
 
+def test_non_preserved_liquid_stored_at_room_temperature_is_refused(app, as_role, formulary):
+    c = as_role("pharmacist")
+    form = draft_form(
+        formulary,
+        code="LDN-NP",
+        dosage_form="oral_solution",
+        concentration_mg_per_ml="1",
+        capsule_size="",
+        packing_stat_mg="",
+        filler_id=0,
+        shell_id=0,
+        vehicle_id=formulary["Oral"],
+        bud_category="non_preserved_aqueous",
+        storage="Store at room temperature",
+    )
+    resp = c.post("/formulas/new", data=form)
+    assert resp.status_code == 422
+    assert "only in a refrigerator" in resp.get_data(as_text=True)
+    resp = c.post("/formulas/new", data={**form, "storage": "Refrigerate 2-8 °C"})
+    assert resp.status_code == 302, resp.get_data(as_text=True)
+
+
 def test_retiring_needs_a_reason(app, as_role, formulary):
     c = as_role("pharmacist")
     with app.app_context():
