@@ -222,3 +222,14 @@ def test_a_recall_held_order_is_not_resumed_by_hand(app, as_role, ids):
         assert orders.manual_moves(s, order, frozenset({"pharmacist"})) == ["cancelled"]
         with pytest.raises(TransitionNotAllowed, match="filled from another batch"):
             orders.change_status(s, _user(s, "pharmacist"), order, "ready", "resume")
+
+
+def test_a_recall_holds_a_checked_order_not_yet_handed_out(app, as_role, ids):
+    oid, bid = filled_order(app, as_role, ids)  # checked
+    resp = as_role("pharmacist").post(f"/batches/{bid}/recall", data={"reason": "supplier"})
+    assert resp.status_code == 302, resp.get_data(as_text=True)[:500]
+    with app.app_context():
+        order = db.session.get(Order, oid)
+        assert (order.status, order.held_from) == ("on_hold", "checked")
+    with pytest.raises(TransitionNotAllowed):
+        _hand_out(app, oid)
