@@ -71,6 +71,10 @@ def test_only_a_pharmacist_makes_the_final_check_and_it_is_recorded(app, as_role
     resp = as_role("staff").post(f"/print/orders/{oid}/label", data={})
     assert resp.status_code == 409 and "final check" in resp.get_data(as_text=True)
     number = rx_number(app, oid)
+    with app.app_context():
+        view = handout.check_view_dict(handout.check_view(db.session, db.session.get(Order, oid)))
+        assert view["can_pass"] and view["discrepancies"] == []
+        assert view["label"]["batch_numbers"] == [b["batch_number"] for b in view["batches"]]
     check_id = _check(app, oid, notes="looks right")
     assert _status(app, oid) == "checked"
     with app.app_context():
@@ -151,6 +155,9 @@ def test_hand_out_needs_label_printed_after_the_check_then_scanned(app, as_role,
         )
         assert (row.counsel_outcome, row.counsel_notes) == ("declined", "declined by phone")
         assert row.counselled_by.username == "staff" and row.scan_waived_reason is None
+        assert handout.handout_dict(row)["counsel_outcome"] == "declined"
+        state = handout.handout_status_dict(handout.handout_status(db.session, order))
+        assert state["missing"] == [] and state["final_check"]["checked_by"] == "pharmacist"
         moves = db.session.scalars(
             select(AuditEvent)
             .where(AuditEvent.action == "order.transition", AuditEvent.entity_id == str(oid))
