@@ -212,6 +212,9 @@ class HandoutInput:
     counsel_outcome: str  # "accepted" or "declined"
     counsel_notes: str = ""
     scan_waived_reason: str = ""  # a pharmacist's reason to hand out without a scan
+    # A contraindication found after the final check (the patient record changed): a
+    # pharmacist overrides it with a reason, or the order is held.
+    override_reason: str = ""
 
 
 def _handout_errors(actor: User, state: HandoutStatus, data: HandoutInput) -> list[FieldError]:
@@ -263,8 +266,22 @@ def hand_out(session: Session, actor: User, order: Order, data: HandoutInput) ->
     if state.check is None:
         raise TransitionNotAllowed(f"Order {order.number} has no pharmacist's final check.")
     errors = _handout_errors(actor, state, data)
+    pending = rescreen.blocking(order.prescription)
+    if pending and not actor.has_role("pharmacist"):
+        errors.append(
+            FieldError(
+                "findings",
+                "screening found "
+                + ", ".join(sorted({f.code.replace("_", " ") for f in pending}))
+                + " since the final check: a pharmacist reviews it before hand-out",
+            )
+        )
     if errors:
         raise ValidationFailed(errors)
+    if pending:
+        rescreen.override_blocking(
+            session, actor, order.prescription, data.override_reason, step="hand out"
+        )
     waived = None if state.scan else data.scan_waived_reason.strip()
     row = Handout(
         order_id=order.id,
