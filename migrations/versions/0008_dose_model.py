@@ -16,7 +16,7 @@ Existing rows:
 - liquid batches take strength_mg from their formula's concentration.
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 """
 
 import sqlalchemy as sa
@@ -25,7 +25,7 @@ from alembic import op
 from pharmacy.database import ExactDecimal
 
 revision = "0008"
-down_revision = "0006"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 

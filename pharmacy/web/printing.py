@@ -196,7 +196,8 @@ def ready_labels():
         orders = list(
             s.scalars(
                 select(Order)
-                .where(Order.status == "ready", filled, ~labelled)
+                # Checked by a pharmacist (final check): the label carries their initials.
+                .where(Order.status == "checked", filled, ~labelled)
                 .order_by(Order.id)
                 .limit(READY_JOB_LIMIT)
                 .with_for_update(of=Order)
@@ -204,8 +205,8 @@ def ready_labels():
         )
         if not orders:
             raise documents.DocumentRefused(
-                "No ready order is waiting for its first label: every ready, filled order "
-                "has been printed. Reprint a single label from its order page."
+                "No checked order is waiting for its first label: every order past its final "
+                "check has been printed. Reprint a single label from its order page."
             )
         data = [documents.dispensing_label(s, o) for o in orders]
         printed = printing.print_documents(

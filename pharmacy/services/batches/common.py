@@ -35,7 +35,7 @@ START_ORDER_STATUSES = ("verified", "in_compounding")
 # Orders a released batch may fill.
 FILLABLE_ORDER_STATUSES = ("verified", "in_compounding", "quality_check")
 # Open orders that a recall puts on hold (a dispensed order is final: the patient is contacted).
-RECALL_HOLD_STATUSES = ("verified", "in_compounding", "quality_check", "ready")
+RECALL_HOLD_STATUSES = ("verified", "in_compounding", "quality_check", "ready", "checked")
 MASS_UNITS = {"mg": Decimal(1), "g": Decimal(1000)}
 _QUANTUM = Decimal("0.0001")
 
