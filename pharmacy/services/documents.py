@@ -36,6 +36,7 @@ from ..domain.errors import TransitionNotAllowed, ValidationFailed
 from ..domain.titration import TitrationStep as TitrationFacts
 from ..models import Batch, Dispense, Order, PharmacyProfile, Prescription, User
 from . import orders as order_service
+from .prescription_dose import maintenance_directions
 
 # Orders whose fill is complete: the label goes on the vial at this point or later.
 LABELLABLE_ORDER_STATUSES = ("ready", "dispensed")
@@ -166,7 +167,7 @@ def dispensing_label(session: Session, order: Order) -> DispensingLabelData:
         preparation=dispensed_preparation(rx, batches),
         quantity=_number(quantity),
         quantity_unit=unit_word(order.quantity_unit, quantity),
-        directions=rx.directions,
+        directions=rx.directions if order.is_titration else maintenance_directions(rx),
         prescriber=rx.prescriber.display_name,
         date_filled=max(d.dispensed_at for d in rows).date(),
         refills_remaining=order_service.terms(rx).refills_remaining,
@@ -176,7 +177,7 @@ def dispensing_label(session: Session, order: Order) -> DispensingLabelData:
         pharmacist_initials=_pharmacist_initials(rows, rx),
         # The queue, the order page and the label all say it is a titration.
         caption="Titration: follow the schedule on your step labels and calendar"
-        if rx.is_titration
+        if order.is_titration
         else "",
     )
 
@@ -217,6 +218,11 @@ def titration_kit(session: Session, order: Order, start: date | None = None) -> 
     rx = order.prescription
     if not rx.titration_steps:
         raise DocumentRefused(f"Prescription {rx.rx_number} has no titration plan.")
+    if not order.is_titration:
+        raise DocumentRefused(
+            f"Order {order.number} is a refill: the titration was given with the first fill, "
+            "and this fill continues the maintenance dose (print its dispensing label)."
+        )
     rows = _filled(session, order)
     filled_on = max(d.dispensed_at for d in rows).date()
     start = start or filled_on
