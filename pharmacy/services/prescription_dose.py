@@ -185,3 +185,20 @@ def titration_rows(rx: Prescription) -> list[str]:
         day = last + 1
     rows.append(f"From day {day}: {maintenance} {freq} (maintenance)")
     return rows
+
+
+def fill_supply(
+    order_quantity: Decimal, rx: Prescription, *, titration: bool
+) -> dict[Decimal, Decimal]:
+    """Units of each product strength a fill holds, for filling from one batch per strength:
+    with the titration (the first fill), each step's strength for its days, and the rest of
+    the quantity at the prescription's own strength; a refill is all the prescription's strength.
+    """
+    own = rx.strength_mg.normalize()
+    if not titration or not rx.titration_steps:
+        return {own: order_quantity}
+    steps = [StepFacts(s.strength_mg, s.days or 0) for s in rx.titration_steps]
+    planned = dosing.plan_titration(steps, strength_mg=rx.strength_mg, unit=rx.unit)
+    need = dosing.strengths_needed(planned, rx.doses_per_day)
+    need[own] = need.get(own, Decimal(0)) + order_quantity - sum(need.values(), Decimal(0))
+    return need

@@ -14,7 +14,7 @@ from pharmacy.domain.errors import ValidationFailed
 from pharmacy.extensions import db
 from pharmacy.models import AuditEvent, Formula, Order, Prescription, TitrationStep
 from pharmacy.services import orders, prescriptions
-from pharmacy.services.prescription_dose import maintenance_directions
+from pharmacy.services.prescription_dose import fill_supply, maintenance_directions
 from tests.rx_helpers import make_patient, make_prescriber, rx_input
 
 StepInput = prescriptions.StepInput
@@ -276,3 +276,21 @@ def test_a_titration_refill_continues_the_maintenance_dose(setup):
     rows.update({r.id: r for r in orders.queue(db.session, "verified")[0]})
     assert (bool(rows[first.id].is_titration), bool(rows[refill_id].is_titration)) == (True, False)
     assert rows[first.id].medicine == "4.5 mg capsule, 4.5 mg a dose"
+
+
+def test_fill_supply_gives_units_per_strength_for_one_batch_each(setup):
+    ctx, pid, did, _sol, cap = setup
+    rx = _enter(
+        ctx,
+        pid,
+        did,
+        formula_id=cap,
+        quantity=D("60"),
+        titration=[StepInput(D("1.5"), 14), StepInput(D("3"), 14)],
+    )
+    assert fill_supply(D("60"), rx, titration=True) == {
+        D("1.5"): D("14"),
+        D("3"): D("14"),
+        D("4.5"): D("32"),
+    }
+    assert fill_supply(D("60"), rx, titration=False) == {D("4.5"): D("60")}
