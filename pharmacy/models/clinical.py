@@ -288,3 +288,8 @@ class Order(Base):
     @property
     def number(self) -> str:
         return f"{self.prescription.rx_number}-{self.fill_number:02d}"
+
+    @property
+    def is_titration(self) -> bool:
+        """The titration is given with the first fill; refills continue the maintenance dose."""
+        return self.fill_number == 1 and self.prescription.is_titration

@@ -37,6 +37,7 @@ from ..domain.labelling import label_notes, label_storage, method_steps
 from ..domain.titration import TitrationStep as TitrationFacts
 from ..models import Batch, Dispense, Order, PharmacyProfile, Prescription, User
 from . import orders as order_service
+from .prescription_dose import maintenance_directions
 
 # Orders a pharmacist has checked (final check): the label, with their initials as RPh, goes
 # on the vial at this point or later.
@@ -194,7 +195,7 @@ def dispensing_label(session: Session, order: Order, preview: bool = False) -> D
         preparation=dispensed_preparation(rx, batches),
         quantity=_number(quantity),
         quantity_unit=unit_word(order.quantity_unit, quantity),
-        directions=rx.directions,
+        directions=rx.directions if order.is_titration else maintenance_directions(rx),
         prescriber=rx.prescriber.display_name,
         date_filled=max(d.dispensed_at for d in rows).date(),
         refills_remaining=order_service.terms(rx).refills_remaining,
@@ -205,7 +206,7 @@ def dispensing_label(session: Session, order: Order, preview: bool = False) -> D
         extra_warnings=_notes(batches),
         # The queue, the order page and the label all say it is a titration.
         caption="Titration: follow the schedule on your step labels and calendar"
-        if rx.is_titration
+        if order.is_titration
         else "",
     )
 
@@ -246,6 +247,11 @@ def titration_kit(session: Session, order: Order, start: date | None = None) -> 
     rx = order.prescription
     if not rx.titration_steps:
         raise DocumentRefused(f"Prescription {rx.rx_number} has no titration plan.")
+    if not order.is_titration:
+        raise DocumentRefused(
+            f"Order {order.number} is a refill: the titration was given with the first fill, "
+            "and this fill continues the maintenance dose (print its dispensing label)."
+        )
     rows = _filled(session, order)
     filled_on = max(d.dispensed_at for d in rows).date()
     start = start or filled_on

@@ -50,6 +50,11 @@ def test_liquid_prescription_is_a_dose_of_the_concentration_made(page, live_serv
     page.click("button:has-text('Enter prescription')")
     assert "9.1 % off" in _field_error(page, "dose_mg")
     page.fill("#dose_mg", "4.5")
+    page.click("button:has-text('Check screening')")
+    assert (
+        page.locator("[data-testid=directions-preview]").inner_text()
+        == "Take 4.5 mL (4.5 mg) by mouth once daily at bedtime."
+    )
     page.click("button:has-text('Enter prescription')")
     page.wait_for_selector("[data-testid=rx-number]")
     assert (

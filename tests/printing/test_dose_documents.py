@@ -170,3 +170,21 @@ def test_liquid_titration_kit_gives_ml_of_the_concentration(app, as_role, ids):
     # 30 mL - 3.5 - 10.5 = 16 mL left: three 4.5 mL doses.
     assert "Take 4.5 mL (4.5 mg) by mouth once daily at bedtime (maintenance dose)" in text
     assert "Qty: 13.5 mL" in text and "0.11 mL" not in text
+
+
+def test_a_titration_refill_label_gives_the_maintenance_dose_and_no_kit(app, as_role, ids):
+    oid = _titration_kit_order(app, as_role, ids)
+    with app.app_context(), unit_of_work() as s:
+        order = s.get(Order, oid)
+        order.fill_number = 2  # the patient is past the plan: this fill is maintenance
+        order.prescription.directions = (
+            "Follow the titration schedule, by mouth once daily at bedtime: days 1-14 take "
+            "1 capsule (1.5 mg); days 15-28 take 1 capsule (3 mg); from day 29 take 1 capsule "
+            "(4.5 mg)."
+        )
+    c = as_role("staff")
+    text = pdf_text(_pdf(c.post(f"/print/orders/{oid}/label")))
+    assert "Take 1 capsule (4.5 mg) by mouth once daily at bedtime." in text
+    assert "titration" not in text.lower()
+    resp = c.post(f"/print/orders/{oid}/titration-labels")
+    assert resp.status_code == 409 and "is a refill" in resp.get_data(as_text=True)
