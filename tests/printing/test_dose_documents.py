@@ -14,7 +14,7 @@ from pharmacy.extensions import db
 from pharmacy.models import Batch, Dispense, IngredientLot, Order, TitrationStep, User
 from tests.batch_helpers import latest_batch, make_order, seed, weights_data
 from tests.labels.labels_samples import pdf_text
-from tests.printing.helpers import released_batch
+from tests.printing.helpers import final_check, released_batch
 
 
 @pytest.fixture
@@ -61,6 +61,7 @@ def _liquid_order(app, as_role, ids) -> tuple[int, int]:
     assert as_role("pharmacist").post(f"/batches/{bid}/release").status_code == 302
     resp = tech.post(f"/batches/{bid}/dispense", data={"order_id": oid, "quantity": "30"})
     assert resp.status_code == 302, resp.get_data(as_text=True)
+    final_check(as_role, oid)  # labels print only after the pharmacist's final check
     return oid, bid
 
 
@@ -106,6 +107,7 @@ def _titration_kit_order(app, as_role, ids) -> int:
                 )
             )
         order.status = "ready"
+    final_check(as_role, oid)  # labels print only after the pharmacist's final check
     return oid
 
 
