@@ -48,7 +48,11 @@ def register_api(app) -> None:
     from . import (
         batches,  # noqa: F401  (routes: batches, recall traces)
         calculations,  # noqa: F401  (routes)
+        documents,  # noqa: F401  (routes: labels and documents as PDF)
+        intake,  # noqa: F401  (routes: prescriptions, verification, refills)
         inventory,  # noqa: F401  (routes: lots)
+        order_moves,  # noqa: F401  (routes: hold / resume / cancel, scan)
+        people,  # noqa: F401  (routes: patients, prescribers)
         prescriptions,  # noqa: F401  (routes: screening, orders)
     )
 

@@ -1,0 +1,80 @@
+"""Order moves over the JSON API: hold, resume, cancel, and the scan-to-verify at hand-out.
+
+There is deliberately no "set status" endpoint: an order reaches `ready` only by a fill
+(POST /api/v1/batches/<id>/dispense) and moves on only through its own events. Every move goes
+through pharmacy.services.orders.transition, which checks the workflow and the roles.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from flask import jsonify
+from flask_login import current_user
+from pydantic import Field
+
+from ...database import unit_of_work
+from ...domain.errors import TransitionNotAllowed
+from ...extensions import db
+from ...models import Order
+from ...services import orders as svc
+from ...services import scan
+from . import bp, parse_body
+from .intake import ReasonIn, optional_body
+from .inventory import In, get_or_404
+
+Code = Annotated[str, Field(max_length=200)]
+
+
+class ScanIn(In):
+    label_code: Code = ""
+    batch_code: Code = ""
+
+
+def order_detail(order_id: int) -> dict:
+    row = db.session.get(Order, order_id)
+    return svc.order_dict(row, detail=True, events=svc.history(db.session, row))
+
+
+def _order(order_id: int) -> Order:
+    return get_or_404(Order, order_id, "order")
+
+
+def _move(order_id: int, target: str | None, reason: str):
+    order = _order(order_id)
+    if target is None:  # resume where it was held from
+        if order.status != "on_hold" or not order.held_from:
+            raise TransitionNotAllowed(
+                f"Order {order.number} is {order.status.replace('_', ' ')}, not on hold: "
+                "there is nothing to resume"
+            )
+        target = order.held_from
+    with unit_of_work() as s:
+        svc.transition(s, current_user, order, target, reason)
+    return jsonify(order_detail(order_id))
+
+
+@bp.post("/orders/<int:order_id>/hold")
+def hold_order(order_id: int):
+    return _move(order_id, "on_hold", parse_body(ReasonIn).reason)
+
+
+@bp.post("/orders/<int:order_id>/resume")
+def resume_order(order_id: int):
+    return _move(order_id, None, optional_body(ReasonIn).reason)
+
+
+@bp.post("/orders/<int:order_id>/cancel")
+def cancel_order(order_id: int):
+    return _move(order_id, "cancelled", parse_body(ReasonIn).reason)
+
+
+@bp.post("/orders/<int:order_id>/scan")
+def scan_label(order_id: int):
+    """The dispensing label's barcode (and optionally the stock container's batch barcode)
+    checked against the order; a match is recorded, a mismatch is 422 naming the code."""
+    order = _order(order_id)
+    body = parse_body(ScanIn)
+    with unit_of_work() as s:
+        result = scan.verify_label_scan(s, current_user, order, body.label_code, body.batch_code)
+    return jsonify({"match": True, **result})
