@@ -150,7 +150,10 @@ ORDER = Workflow(
             "verified": ["in_compounding", "ready", "on_hold", "cancelled"],
             "in_compounding": ["quality_check", "on_hold", "cancelled"],
             "quality_check": ["ready", "in_compounding", "on_hold", "cancelled"],
-            "ready": ["dispensed", "on_hold", "cancelled"],
+            # ready: filled; a pharmacist's final check compares product, label and Rx
+            "ready": ["checked", "on_hold", "cancelled"],
+            # checked: handed out once its label is printed and scanned, with the counsel offer
+            "checked": ["dispensed", "on_hold", "cancelled"],
             "on_hold": ["cancelled"],
             "dispensed": [],  # picked up or shipped; the method is recorded on the order
             "cancelled": [],
@@ -158,7 +161,11 @@ ORDER = Workflow(
     ),
     hold="on_hold",
     needs_reason=frozenset({"on_hold", "cancelled", ("quality_check", "in_compounding")}),
-    roles={"verified": _PHARMACIST_ONLY, ("quality_check", "ready"): _PHARMACIST_ONLY},
+    roles={
+        "verified": _PHARMACIST_ONLY,
+        ("quality_check", "ready"): _PHARMACIST_ONLY,
+        "checked": _PHARMACIST_ONLY,
+    },
 )
 
 BATCH = Workflow(

@@ -12,6 +12,7 @@ from .clinical import (
     TitrationStep,
 )
 from .formulas import Formula, FormulaIngredient
+from .handout import FinalCheck, Handout, LabelScan
 from .inventory import Balance, Ingredient, IngredientLot, LotAdjustment
 from .people import ROLES, ApiToken, PharmacyProfile, User, UserRole, UserSession
 
@@ -23,11 +24,14 @@ __all__ = [
     "Batch",
     "BatchLotUsage",
     "Dispense",
+    "FinalCheck",
     "Formula",
     "FormulaIngredient",
+    "Handout",
     "Ingredient",
     "IngredientLot",
     "LabelPrint",
+    "LabelScan",
     "LotAdjustment",
     "Order",
     "Patient",

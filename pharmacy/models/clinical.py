@@ -183,6 +183,9 @@ class ScreeningFinding(Base):
     override_reason: Mapped[str | None] = mapped_column(Text)
     overridden_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     overridden_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Set when screening again no longer finds it (e.g. the opioid was stopped); kept, never
+    # deleted, and no longer blocking. If it comes back it is a new finding.
+    cleared_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     prescription: Mapped[Prescription] = relationship(back_populates="findings")
     overridden_by: Mapped[User | None] = relationship()

@@ -35,8 +35,9 @@ from ..domain.errors import TransitionNotAllowed
 from ..models import Batch, Dispense, Order, PharmacyProfile, Prescription, User
 from . import orders as order_service
 
-# Orders whose fill is complete: the label goes on the vial at this point or later.
-LABELLABLE_ORDER_STATUSES = ("ready", "dispensed")
+# Orders a pharmacist has checked (final check): the label, with their initials as RPh, goes
+# on the vial at this point or later.
+LABELLABLE_ORDER_STATUSES = ("checked", "dispensed")
 FORM_NAMES = {
     "capsule": ("capsule", "capsules"),
     "oral_solution": ("oral solution", "oral solution"),
@@ -105,7 +106,7 @@ def order_dispenses(session: Session, order: Order) -> list[Dispense]:
     )
 
 
-def _filled(session: Session, order: Order) -> list[Dispense]:
+def _filled(session: Session, order: Order, preview: bool = False) -> list[Dispense]:
     """The dispenses of a complete fill, all from released batches, or a clear refusal."""
     rows = order_dispenses(session, order)
     status = order.status.replace("_", " ")
@@ -121,16 +122,26 @@ def _filled(session: Session, order: Order) -> list[Dispense]:
             + ", ".join(f"{b.batch_number} ({b.status.replace('_', ' ')})" for b in bad)
             + ": a label is printed only for units from a released batch."
         )
-    if order.status not in LABELLABLE_ORDER_STATUSES:
+    if order.status not in LABELLABLE_ORDER_STATUSES and not preview:
         raise DocumentRefused(
-            f"Order {order.number} is {status}: its label is printed once the fill is complete "
-            "(ready)."
+            f"Order {order.number} is {status}: its label is printed once a pharmacist has "
+            "made the final check (checked)."
         )
     return rows
 
 
-def _pharmacist_initials(rows: Sequence[Dispense], rx: Prescription) -> str:
-    """The dispensing pharmacist if a pharmacist filled it, else the verifying pharmacist."""
+def _pharmacist_initials(
+    session: Session, order: Order, rows: Sequence[Dispense], rx: Prescription
+) -> str:
+    """The pharmacist who made the final check. Orders dispensed before final checks were
+    recorded: the dispensing pharmacist if a pharmacist filled it, else the verifying one."""
+    from .handout import latest_check
+
+    check = latest_check(session, order)
+    if check is not None:
+        return check.checked_by.initials
+    if order.status not in ("dispensed", "cancelled"):
+        return ""  # not checked yet: a preview for the final check
     for d in reversed(rows):
         if d.dispensed_by.has_role("pharmacist"):
             return d.dispensed_by.initials
@@ -141,8 +152,9 @@ def _batches(rows: Sequence[Dispense]) -> list[Batch]:
     return list({d.batch_id: d.batch for d in rows}.values())
 
 
-def dispensing_label(session: Session, order: Order) -> DispensingLabelData:
-    rows = _filled(session, order)
+def dispensing_label(session: Session, order: Order, preview: bool = False) -> DispensingLabelData:
+    """`preview`: for the final check, before the label may be printed (no RPh yet)."""
+    rows = _filled(session, order, preview)
     rx = order.prescription
     batches = _batches(rows)
     quantity = sum((d.quantity for d in rows), Decimal(0))
@@ -161,7 +173,7 @@ def dispensing_label(session: Session, order: Order) -> DispensingLabelData:
         batch_number=", ".join(b.batch_number for b in batches),
         beyond_use_date=min(b.beyond_use_date for b in batches),
         storage=_storage(batches[0]),
-        pharmacist_initials=_pharmacist_initials(rows, rx),
+        pharmacist_initials=_pharmacist_initials(session, order, rows, rx),
     )
 
 
@@ -250,7 +262,7 @@ def titration_kit(session: Session, order: Order, start: date | None = None) -> 
         date_filled=filled_on,
         refills_remaining=order_service.terms(rx).refills_remaining,
         storage=_storage(batches[0]),
-        pharmacist_initials=_pharmacist_initials(rows, rx),
+        pharmacist_initials=_pharmacist_initials(session, order, rows, rx),
         steps=tuple(steps),
     )
 

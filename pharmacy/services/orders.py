@@ -24,16 +24,31 @@ PAGE_SIZE = 25
 # the full, paginated queue of that status.
 BOARD_ROWS = 10
 DISPENSE_METHODS = ("pickup", "shipped")
-OPEN_STATUSES = ("received", "verified", "in_compounding", "quality_check", "ready", "on_hold")
+OPEN_STATUSES = (
+    "received",
+    "verified",
+    "in_compounding",
+    "quality_check",
+    "ready",
+    "checked",
+    "on_hold",
+)
+# Moves made only by their own event (a use case with its checks), never by a status button:
+# verify (prescriptions.verify, rescreen.verify_refill), final check and hand-out (handout).
+# The fill (-> ready) is the batches service's. Resuming a hold to the status it was held
+# from is not one of these moves.
+EVENT_MOVES = frozenset({"verified", "checked", "dispensed"})
+# What a person may ask for directly (the order page's buttons): hold, resume, cancel.
+MANUAL_MOVES = frozenset({"on_hold", "cancelled"})
 # Moves that need hands-on pharmacy work; the front desk (staff) may not make them.
 # Pharmacist-only moves (verify, release from quality check) are in lifecycle.ORDER.
 CLINICAL = frozenset({"pharmacist", "technician"})
 CLINICAL_TARGETS = frozenset({"in_compounding", "quality_check", "ready"})
 # Each role's work on the queue board: which columns come first for them.
 ROLE_WORK = {
-    "pharmacist": ("received", "quality_check"),
+    "pharmacist": ("received", "quality_check", "ready"),
     "technician": ("verified", "in_compounding"),
-    "staff": ("ready",),
+    "staff": ("checked",),
 }
 
 
@@ -89,11 +104,18 @@ def transition(
     dispensed_via: str | None = None,
     *,
     check_roles: bool = True,
+    event: str | None = None,
 ) -> Order:
     """Move an order along lifecycle.ORDER. `check_roles=False` is for moves the system makes
-    as a consequence of another (cancelling the fills of a rejected prescription)."""
+    as a consequence of another (cancelling the fills of a rejected prescription). A move in
+    EVENT_MOVES needs the `event` that makes it (its use case checks the rest)."""
     current = order.status
     held_from = order.held_from if current == "on_hold" else None
+    if target in EVENT_MOVES and event is None and not (current == "on_hold"):
+        raise TransitionNotAllowed(
+            f"Order {order.number}: {target.replace('_', ' ')} is recorded by its own step "
+            "(verify, final check or hand-out), not by a status change."
+        )
     roles = actor.roles if actor is not None and check_roles else None
     lifecycle.check_transition(
         "order", current, target, roles=roles, reason=reason, held_from=held_from
@@ -146,6 +168,58 @@ def transition(
                 reason="every authorised fill has been dispensed",
             )
     return order
+
+
+def recalled_batch(session: Session, order: Order) -> str | None:
+    """The recalled batch that filled this order, if any: such an order leaves its hold only by
+    a fill from another batch, never by a resume."""
+    from ..models import Batch, Dispense
+
+    return session.scalar(
+        select(Batch.batch_number)
+        .join(Dispense, Dispense.batch_id == Batch.id)
+        .where(Dispense.order_id == order.id, Batch.status == "recalled")
+        .limit(1)
+    )
+
+
+def manual_moves(session: Session, order: Order, roles: frozenset[str]) -> list[str]:
+    """The moves a person may ask for on the order page: hold, cancel, and resume to the
+    status it was held from (not for a recall hold). Everything else is an event."""
+    held_from = order.held_from if order.status == "on_hold" else None
+    allowed = []
+    for target in sorted(lifecycle.ORDER.targets(order.status, held_from)):
+        resume = order.status == "on_hold" and target == held_from
+        if target not in MANUAL_MOVES and not resume:
+            continue
+        if resume and recalled_batch(session, order):
+            continue
+        needed = lifecycle.ORDER.roles_for(order.status, target)
+        if needed is not None and not (needed & roles):
+            continue
+        if target in CLINICAL_TARGETS and not (roles & CLINICAL):
+            continue
+        allowed.append(target)
+    return allowed
+
+
+def change_status(
+    session: Session, actor: User, order: Order, target: str, reason: str | None
+) -> Order:
+    """Hold, resume or cancel an order (the only moves a person asks for directly)."""
+    if target not in manual_moves(session, order, actor.roles):
+        batch = recalled_batch(session, order) if order.status == "on_hold" else None
+        if batch and target == order.held_from:
+            raise TransitionNotAllowed(
+                f"Order {order.number} is held by the recall of batch {batch}: it leaves the "
+                "hold only when it is filled from another batch."
+            )
+        if target in EVENT_MOVES or target in CLINICAL_TARGETS:
+            raise TransitionNotAllowed(
+                f"Order {order.number}: {target.replace('_', ' ')} is not a status you set; "
+                "it follows from its step (verify, batch, fill, final check or hand-out)."
+            )
+    return transition(session, actor, order, target, reason)
 
 
 def cancel_open_orders(session: Session, actor: User, rx: Prescription, reason: str) -> None:

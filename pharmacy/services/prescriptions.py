@@ -330,8 +330,11 @@ def blocking(rx: Prescription) -> list[ScreeningFinding]:
     return [
         f
         for f in rx.findings
-        if f.severity == screening.REFUSED
-        or (f.severity == screening.CONTRAINDICATED and f.overridden_at is None)
+        if f.cleared_at is None
+        and (
+            f.severity == screening.REFUSED
+            or (f.severity == screening.CONTRAINDICATED and f.overridden_at is None)
+        )
     ]
 
 
@@ -414,50 +417,12 @@ def verify(
     lifecycle.check_transition("prescription", rx.status, "verified", roles=actor.roles)
     if rx.expires_on < today:
         raise TransitionNotAllowed(f"{rx.rx_number} expired on {rx.expires_on.isoformat()}")
-    added = _store_new_findings(rx, screen_prescription(session, rx, today))
-    session.flush()
-    for row in added:
-        audit.record(
-            session,
-            actor,
-            "screening.finding",
-            "prescription",
-            rx.id,
-            None,
-            _finding_view(row),
-            reason="found when screening again at verification",
-        )
-    refused = [f for f in rx.findings if f.severity == screening.REFUSED]
-    if refused:
-        raise ValidationFailed.single(
-            "findings",
-            "cannot be verified: "
-            + " ".join(f.message for f in refused)
-            + " A refused finding cannot be overridden; reject the prescription.",
-        )
-    pending = blocking(rx)
+    from . import rescreen
+
+    rescreen.rescreen(session, actor, rx, "found when screening again at verification", today)
+    pending = rescreen.override_blocking(session, actor, rx, override_reason, step="verify")
     reason = (override_reason or "").strip()
-    if pending and len(reason) < MIN_OVERRIDE_REASON:
-        codes = ", ".join(sorted({f.code.replace("_", " ") for f in pending}))
-        raise ValidationFailed.single(
-            "override_reason",
-            f"contraindicated ({codes}): write why you override it "
-            f"(at least {MIN_OVERRIDE_REASON} characters) to verify",
-        )
     now = utcnow()
-    for f in pending:
-        f.override_reason, f.overridden_by_id, f.overridden_at = reason, actor.id, now
-        session.flush()
-        audit.record(
-            session,
-            actor,
-            "screening.override",
-            "prescription",
-            rx.id,
-            {**_finding_view(f), "overridden": False},
-            {**_finding_view(f), "overridden": True},
-            reason=reason,
-        )
     old = {"status": rx.status, "override_reason": rx.override_reason}
     if pending:
         rx.override_reason = f"{rx.override_reason}\n{reason}" if rx.override_reason else reason
@@ -481,7 +446,7 @@ def verify(
 
     for order in rx.orders:
         if order.status == "received":
-            transition(session, actor, order, "verified")
+            transition(session, actor, order, "verified", event="verify")
     return rx
 
 

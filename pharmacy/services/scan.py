@@ -1,5 +1,6 @@
 """Scan-to-verify at dispensing: the label's barcode must be this order's, and the stock
-container's batch barcode must be a batch that filled it."""
+container's batch barcode must be a batch that filled it. A match is stored (LabelScan): the
+hand-out needs one made after the label was printed (services.handout)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..domain.errors import FieldError, ValidationFailed
-from ..models import Batch, Dispense, Order, User
+from ..models import Batch, Dispense, LabelScan, Order, User
 from . import audit
 
 # Scanners may append control characters (e.g. a trailing NUL or CR); they are not data.
@@ -57,6 +58,13 @@ def verify_label_scan(
         )
     if errors:
         raise ValidationFailed(errors)
+    row = LabelScan(
+        order_id=order.id, label_code=label, batch_code=batch or None, scanned_by_id=actor.id
+    )
+    session.add(row)
+    session.flush()
     result = {"order": expected, "label": label, "batch": batch or None, "batches": batch_numbers}
-    audit.record(session, actor, "label.verify", "rx_order", order.id, None, result)
+    audit.record(
+        session, actor, "label.verify", "rx_order", order.id, None, {**result, "scan_id": row.id}
+    )
     return result

@@ -16,7 +16,15 @@ TECH = "technician"
 
 
 def test_order_happy_path_compounded():
-    path = ["received", "verified", "in_compounding", "quality_check", "ready", "dispensed"]
+    path = [
+        "received",
+        "verified",
+        "in_compounding",
+        "quality_check",
+        "ready",
+        "checked",
+        "dispensed",
+    ]
     for current, target in zip(path, path[1:], strict=False):
         ORDER.check(current, target, roles=PHARMACIST)
     assert ORDER.initial == "received"
@@ -37,6 +45,8 @@ def test_order_filled_from_released_stock_skips_compounding():
         ("dispensed", "cancelled"),
         ("cancelled", "received"),
         ("ready", "ready"),
+        ("ready", "dispensed"),  # the pharmacist's final check cannot be skipped
+        ("on_hold", "dispensed"),
     ],
 )
 def test_order_illegal_moves_are_refused(current, target):
@@ -70,7 +80,7 @@ def test_releasing_an_order_after_quality_check_needs_a_pharmacist():
 
 
 @pytest.mark.parametrize(
-    "status", ["received", "verified", "in_compounding", "quality_check", "ready"]
+    "status", ["received", "verified", "in_compounding", "quality_check", "ready", "checked"]
 )
 def test_hold_and_cancel_from_every_open_order_state_need_a_reason(status):
     for target in ("on_hold", "cancelled"):
@@ -90,6 +100,14 @@ def test_resume_from_hold_returns_to_where_it_was_held():
         ORDER.check("on_hold", "ready", held_from="received")
     with pytest.raises(ValueError):
         ORDER.targets("on_hold", held_from="dispensed")
+
+
+def test_only_a_pharmacist_makes_the_final_check():
+    for roles in (TECH, "staff"):
+        with pytest.raises(TransitionNotAllowed, match="only a pharmacist"):
+            ORDER.check("ready", "checked", roles=roles)
+    ORDER.check("ready", "checked", roles=PHARMACIST)
+    ORDER.check("checked", "dispensed", roles="staff")  # staff hand out a checked order
 
 
 def test_failed_quality_check_goes_back_to_compounding_with_a_reason():

@@ -24,7 +24,7 @@ from pharmacy.models import (
     TitrationStep,
     User,
 )
-from pharmacy.services import orders, patients, prescriptions
+from pharmacy.services import orders, patients, prescriptions, rescreen
 from tests.conftest import PG_URL
 from tests.rx_helpers import TODAY, make_patient, make_prescriber, rx_input
 
@@ -339,15 +339,11 @@ def test_order_walks_the_workflow_with_roles_enforced(setup):
         _move(ctx, "pharmacist", oid, "ready")  # a hold cannot skip a step
     _move(ctx, "technician", oid, "quality_check")
     _move(ctx, "pharmacist", oid, "ready")
-    with pytest.raises(ValidationFailed) as exc:
-        _move(ctx, "staff", oid, "dispensed")
-    assert _fields(exc) == {"dispensed_via"}
-    _move(ctx, "staff", oid, "dispensed", dispensed_via="pickup")
-    order = db.session.get(Order, oid)
-    assert order.status == "dispensed" and order.dispensed_via == "pickup"
-    assert order.prescription.status == "completed"
-    with pytest.raises(TransitionNotAllowed, match="final"):
-        _move(ctx, "pharmacist", oid, "cancelled", reason="x")
+    # Final check and hand-out are their own steps (services.handout), never a status change.
+    for target in ("checked", "dispensed"):
+        with pytest.raises(TransitionNotAllowed, match="its own step"):
+            _move(ctx, "pharmacist", oid, target, dispensed_via="pickup")
+    assert db.session.get(Order, oid).status == "ready"
     moves = db.session.scalars(
         select(AuditEvent)
         .where(AuditEvent.action == "order.transition", AuditEvent.entity_id == str(oid))
@@ -360,7 +356,6 @@ def test_order_walks_the_workflow_with_roles_enforced(setup):
         ("quality_check", "on_hold", "staff"),
         ("on_hold", "quality_check", "technician"),
         ("quality_check", "ready", "pharmacist"),
-        ("ready", "dispensed", "staff"),
     ]
     assert moves[3].reason == "patient asked to wait"
 
@@ -368,8 +363,9 @@ def test_order_walks_the_workflow_with_roles_enforced(setup):
 def test_unverified_prescription_blocks_order_verification(setup):
     ctx, pid, did = setup
     rx = _enter(ctx, pid, did)
-    with pytest.raises(TransitionNotAllowed, match="verifies it first"):
-        _move(ctx, "pharmacist", db.session.get(Prescription, rx.id).orders[0].id, "verified")
+    with pytest.raises(TransitionNotAllowed, match="verifies it first"), unit_of_work() as s:
+        order = s.get(Prescription, rx.id).orders[0]
+        rescreen.verify_refill(s, ctx["pharmacist"], order)
 
 
 def test_refills_run_out_and_expiry_is_enforced(setup):
