@@ -126,6 +126,11 @@ POLICY: dict[str, str | frozenset[str]] = {
     "api.resume_order": PHARMACY_TEAM,
     "api.cancel_order": PHARMACY_TEAM,
     "api.scan_label": PHARMACY_TEAM,
+    "api.verify_order": PHARMACIST,
+    "api.final_check_view": PHARMACIST,
+    "api.final_check": PHARMACIST,
+    "api.handout_view": PHARMACY_TEAM,
+    "api.hand_out": PHARMACY_TEAM,  # counselling accepted / an unscanned label: pharmacist
     "api.order_label_pdf": PHARMACY_TEAM,
     "api.ready_labels_pdf": PHARMACY_TEAM,
     "api.titration_labels_pdf": PHARMACY_TEAM,

@@ -104,8 +104,8 @@ def leaflet(
 def ready_labels(
     session: Session, actor: User, options: printing.PrintOptions, today: date | None = None
 ) -> Output:
-    """Every ready, filled order whose label has not been printed yet, in one PDF (reprints go
-    through the order's own label)."""
+    """Every checked order (filled, final check made) whose label has not been printed yet,
+    in one PDF (reprints go through the order's own label)."""
     labelled = (
         select(LabelPrint.id)
         .where(
@@ -119,7 +119,7 @@ def ready_labels(
     orders = list(
         session.scalars(
             select(Order)
-            .where(Order.status == "ready", filled, ~labelled)
+            .where(Order.status == "checked", filled, ~labelled)
             .order_by(Order.id)
             .limit(READY_JOB_LIMIT)
             .with_for_update(of=Order)
@@ -127,8 +127,8 @@ def ready_labels(
     )
     if not orders:
         raise documents.DocumentRefused(
-            "No ready order is waiting for its first label: every ready, filled order "
-            "has been printed. Reprint a single label from its order page."
+            "No checked order is waiting for its first label: every order that passed its "
+            "final check has been printed. Reprint a single label from its order page."
         )
     data = [documents.dispensing_label(session, o) for o in orders]
     printed = printing.print_documents(

@@ -45,6 +45,14 @@ def _audits(app, action) -> int:
         )
 
 
+def checked_order(app, api, as_role, ids, **kw) -> tuple[int, int]:
+    """A filled order that passed the pharmacist's final check (labels print from here)."""
+    oid, bid = filled_order(app, as_role, ids, **kw)
+    resp = api("pharmacist").post(f"{ORDERS}/{oid}/final-check", json={})
+    assert resp.status_code == 201, resp.get_json()
+    return oid, bid
+
+
 def _status(app, order_id) -> tuple[str, str | None]:
     with app.app_context():
         o = db.session.get(Order, order_id)
@@ -151,7 +159,7 @@ def test_a_wrong_label_or_batch_is_refused_and_not_recorded(app, api, as_role, i
 
 
 def test_dispensing_label_pdf_is_logged_and_a_reprint_needs_a_reason(app, api, as_role, ids):
-    oid, _ = filled_order(app, as_role, ids)
+    oid, _ = checked_order(app, api, as_role, ids)
     rx = rx_number(app, oid)
     staff = api("staff")
     resp = staff.post(f"{ORDERS}/{oid}/label")
@@ -185,24 +193,28 @@ def test_dispensing_label_pdf_is_logged_and_a_reprint_needs_a_reason(app, api, a
     ],
 )
 def test_bad_print_options_are_refused_naming_the_field(app, api, as_role, ids, body, field):
-    oid, _ = filled_order(app, as_role, ids)
+    oid, _ = checked_order(app, api, as_role, ids)
     resp = api("staff").post(f"{ORDERS}/{oid}/label", json=body)
     assert resp.status_code == 422, resp.get_data(as_text=True)[:500]
     assert field in _errors(resp)
     assert _prints(app) == []
 
 
-def test_no_label_for_an_order_not_filled(app, api, ids):
+def test_no_label_before_the_fill_and_the_final_check(app, api, as_role, ids):
     oid = make_order(app)
     resp = api("staff").post(f"{ORDERS}/{oid}/label")
     assert resp.status_code == 409
     assert "nothing dispensed yet" in resp.get_json()["errors"][0]["message"]
+    oid, _ = filled_order(app, as_role, ids)
+    resp = api("staff").post(f"{ORDERS}/{oid}/label")
+    assert resp.status_code == 409
+    assert "final check" in resp.get_json()["errors"][0]["message"]
     assert _prints(app) == [] and _audits(app, "document.print") == 0
 
 
 def test_titration_kit_labels_calendar_and_leaflet(app, api, as_role, ids):
-    oid, _ = filled_order(
-        app, as_role, ids, strength="1.5", steps=[("1.5", 7), ("3", 7)], quantity=60
+    oid, _ = checked_order(
+        app, api, as_role, ids, strength="1.5", steps=[("1.5", 7), ("3", 7)], quantity=60
     )
     staff = api("staff")
     text = _text(staff.post(f"{ORDERS}/{oid}/titration-labels", json={"start_date": "2026-12-07"}))
@@ -238,8 +250,8 @@ def test_batch_label_and_worksheet_are_for_the_bench_only(app, api, as_role, ids
 
 
 def test_ready_labels_prints_every_first_label_once(app, api, as_role, ids):
-    first, _ = filled_order(app, as_role, ids)
-    second, _ = filled_order(app, as_role, ids)
+    first, _ = checked_order(app, api, as_role, ids)
+    second, _ = checked_order(app, api, as_role, ids)
     staff = api("staff")
     text = _text(staff.post("/api/v1/ready-labels"))
     assert rx_number(app, first) in text and rx_number(app, second) in text
@@ -249,7 +261,7 @@ def test_ready_labels_prints_every_first_label_once(app, api, as_role, ids):
 
 
 def test_documents_need_a_token(app, api, as_role, ids, client):
-    oid, _ = filled_order(app, as_role, ids)
+    oid, _ = checked_order(app, api, as_role, ids)
     assert client.post(f"{ORDERS}/{oid}/label").status_code == 401
     assert api("admin").post(f"{ORDERS}/{oid}/label").status_code == 403
     assert _prints(app) == []

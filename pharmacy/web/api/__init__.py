@@ -49,6 +49,7 @@ def register_api(app) -> None:
         batches,  # noqa: F401  (routes: batches, recall traces)
         calculations,  # noqa: F401  (routes)
         documents,  # noqa: F401  (routes: labels and documents as PDF)
+        handout,  # noqa: F401  (routes: refill verification, final check, hand-out)
         intake,  # noqa: F401  (routes: prescriptions, verification, refills)
         inventory,  # noqa: F401  (routes: lots)
         order_moves,  # noqa: F401  (routes: hold / resume / cancel, scan)

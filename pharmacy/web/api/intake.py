@@ -90,6 +90,7 @@ def _finding(f) -> dict:
             "severity": f.severity,
             "message": f.message,
             "overridden": f.overridden_at is not None,
+            "cleared": f.cleared_at is not None,  # screening no longer finds it
             "override_reason": f.override_reason,
             "overridden_by_id": f.overridden_by_id,
             "overridden_at": f.overridden_at,

@@ -1,8 +1,9 @@
 """Order moves over the JSON API: hold, resume, cancel, and the scan-to-verify at hand-out.
 
 There is deliberately no "set status" endpoint: an order reaches `ready` only by a fill
-(POST /api/v1/batches/<id>/dispense) and moves on only through its own events. Every move goes
-through pharmacy.services.orders.transition, which checks the workflow and the roles.
+(POST /api/v1/batches/<id>/dispense) and moves on only through its own events (web/api/
+handout.py). Hold, resume and cancel go through pharmacy.services.orders.change_status, as on
+the order page: it checks the workflow, the roles, and that a recall hold is not resumed.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ def _move(order_id: int, target: str | None, reason: str):
             )
         target = order.held_from
     with unit_of_work() as s:
-        svc.transition(s, current_user, order, target, reason)
+        svc.change_status(s, current_user, order, target, reason)
     return jsonify(order_detail(order_id))
 
 

@@ -20,6 +20,7 @@ from ...database import unit_of_work
 from ...extensions import db
 from ...models import Patient, Prescriber, Prescription
 from ...services import patients as svc
+from ...services import rescreen
 from . import bp, parse_body
 from .inventory import In, get_or_404, plain
 
@@ -90,6 +91,10 @@ def prescriber_dict(p: Prescriber) -> dict:
             "updated_at": p.updated_at,
         }
     )
+
+
+def _finding(f) -> dict:
+    return {"code": f.code, "severity": f.severity, "message": f.message}
 
 
 def _created(body: dict, location: str):
@@ -171,7 +176,21 @@ def update_patient(patient_id: int):
     body = parse_body(PatientIn)
     with unit_of_work() as s:
         svc.update_patient(s, current_user, row, _patient_input(body, row))
-    return jsonify(patient_dict(db.session.get(Patient, patient_id)))
+        # The patient's open prescriptions are screened again (medications, allergies,
+        # pregnancy, liver disease may have changed); new findings block the next step.
+        changes = rescreen.rescreen_patient(s, current_user, row)
+        screened = [
+            {
+                "prescription_id": r.prescription.id,
+                "rx_number": r.prescription.rx_number,
+                "added": [_finding(f) for f in r.added],
+                "cleared": [_finding(f) for f in r.cleared],
+            }
+            for r in changes
+        ]
+    out = patient_dict(db.session.get(Patient, patient_id))
+    out["rescreened"] = screened
+    return jsonify(out)
 
 
 # --- prescribers ------------------------------------------------------------------------------
