@@ -44,6 +44,23 @@ _CATEGORY_LABEL = {
 _NALTREXONE_NAMES = tuple(
     tokens(n) for n in ("naltrexone", "LDN", "Revia", "Depade", "Vivitrol", "Contrave", "Mysimba")
 )
+# Naloxone is a close structural relative of naltrexone: an allergy to it is a warning.
+_NALOXONE_NAMES = tuple(tokens(n) for n in ("naloxone", "Narcan", "Kloxxado", "Zimhi", "Evzio"))
+# Opioid antagonists a patient may already take: naltrexone at full dose and samidorphan.
+# LDN on top is duplicate therapy (and the LDN effect is lost under a full blockade).
+_ANTAGONIST_PRODUCTS = {
+    tokens(name): what
+    for name, what in (
+        ("Vivitrol", "naltrexone 380 mg extended-release injection"),
+        ("Revia", "naltrexone 50 mg tablets"),
+        ("Depade", "naltrexone 50 mg tablets"),
+        ("Contrave", "naltrexone/bupropion"),
+        ("Mysimba", "naltrexone/bupropion"),
+        ("Lybalvi", "olanzapine/samidorphan"),
+        ("samidorphan", "samidorphan, an opioid antagonist"),
+    )
+}
+_MG = re.compile(r"(\d+(?:\.\d+)?)\s*mg\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -238,6 +255,38 @@ def _opioid_findings(medications: Sequence[str], catalogue: Catalogue | None) ->
     return found
 
 
+def _antagonist_product(medication: str, lim: ScreeningLimits) -> str | None:
+    """What antagonist a medication entry names, or None. A bare "naltrexone" entry counts only
+    with a dose above the LDN bound: at LDN strength it is the patient listing this medicine
+    (another LDN prescription here is caught by duplicate_prescription)."""
+    entry = tokens(medication)
+    for name, what in _ANTAGONIST_PRODUCTS.items():
+        if contains_phrase(entry, name):
+            return what
+    if contains_phrase(entry, ("naltrexone",)):
+        doses = [Decimal(m) for m in _MG.findall(medication)]
+        if any(d > lim.max_strength_mg_per_dose for d in doses):
+            return "naltrexone at full dose"
+    return None
+
+
+def _duplicate_therapy_findings(medications: Sequence[str], lim: ScreeningLimits) -> list[Finding]:
+    found = []
+    for medication in medications:
+        what = _antagonist_product(medication, lim)
+        if what:
+            found.append(
+                Finding(
+                    "duplicate_therapy",
+                    CONTRAINDICATED,
+                    f"Current medication “{medication}” is {what}: the patient already takes an "
+                    "opioid antagonist, so low-dose naltrexone is duplicate therapy. Confirm with "
+                    "the prescriber which one the patient should take.",
+                )
+            )
+    return found
+
+
 def _clinical_findings(patient: PatientFacts) -> list[Finding]:
     found = []
     if patient.pregnant:
@@ -354,6 +403,16 @@ def _allergy_findings(allergies: Sequence[str], excipients: Sequence[str]) -> li
                     "in patients sensitive to it.",
                 )
             )
+        elif any(contains_phrase(allergy_tokens, name) for name in _NALOXONE_NAMES):
+            found.append(
+                Finding(
+                    "allergy_naloxone",
+                    WARNING,
+                    f"Recorded allergy “{allergy}” is to naloxone, an opioid antagonist closely "
+                    "related to naltrexone: cross-sensitivity is possible. Ask the patient what "
+                    "the reaction was before dispensing.",
+                )
+            )
     for excipient in excipients:
         hits = [a for a in allergies if _allergy_matches(a, excipient)]
         if hits:
@@ -385,8 +444,10 @@ def screen(
     prescriptions (the caller leaves out the one being screened).
     """
     validate(patient, prescription)
-    found = _dose_findings(prescription, limits or ScreeningLimits())
+    limits = limits or ScreeningLimits()
+    found = _dose_findings(prescription, limits)
     found += _opioid_findings(patient.medications, catalogue)
+    found += _duplicate_therapy_findings(patient.medications, limits)
     found += _clinical_findings(patient)
     found += _allergy_findings(patient.allergies, excipients)
     if other_active_prescriptions:

@@ -141,7 +141,7 @@ def _pharmacist_initials(
     if check is not None:
         return check.checked_by.initials
     if order.status not in ("dispensed", "cancelled"):
-        return ""  # not checked yet: a preview for the final check
+        return "—"  # not checked yet: a preview for the final check, never printed
     for d in reversed(rows):
         if d.dispensed_by.has_role("pharmacist"):
             return d.dispensed_by.initials

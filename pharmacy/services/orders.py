@@ -92,6 +92,11 @@ def create_refill(
     session.flush()
     session.refresh(rx, ["orders"])
     audit.record(session, actor, "order.create", "rx_order", order.id, None, audit.snapshot(order))
+    # A refill is screened again: new findings are stored and shown, and a new
+    # contraindication blocks its verification until a pharmacist overrides it.
+    from .rescreen import rescreen
+
+    rescreen(session, actor, rx, f"screened again for refill {order.number}", today)
     return order
 
 

@@ -79,6 +79,12 @@ def _validate_patient(values: dict, today: date) -> None:
         raise ValidationFailed(errors)
 
 
+# A change to any of these re-screens the patient's open prescriptions (services.rescreen).
+SCREENED_FIELDS = frozenset(
+    {"allergies", "medications", "pregnant", "breastfeeding", "liver_disease"}
+)
+
+
 def _patient_view(patient: Patient) -> dict:
     return audit.snapshot(patient, exclude=_AUDIT_EXCLUDE)
 
@@ -109,6 +115,10 @@ def update_patient(
     before, after = audit.changed(old, _patient_view(patient))
     if after:
         audit.record(session, actor, "patient.update", "patient", patient.id, before, after)
+    if SCREENED_FIELDS & after.keys():
+        from .rescreen import rescreen_patient
+
+        rescreen_patient(session, actor, patient, today)
     return patient
 
 

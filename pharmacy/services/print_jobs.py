@@ -119,6 +119,7 @@ def ready_labels(
     orders = list(
         session.scalars(
             select(Order)
+            # Checked by a pharmacist (final check): the label carries their initials.
             .where(Order.status == "checked", filled, ~labelled)
             .order_by(Order.id)
             .limit(READY_JOB_LIMIT)
@@ -127,8 +128,8 @@ def ready_labels(
     )
     if not orders:
         raise documents.DocumentRefused(
-            "No checked order is waiting for its first label: every order that passed its "
-            "final check has been printed. Reprint a single label from its order page."
+            "No checked order is waiting for its first label: every order past its final "
+            "check has been printed. Reprint a single label from its order page."
         )
     data = [documents.dispensing_label(session, o) for o in orders]
     printed = printing.print_documents(

@@ -99,11 +99,33 @@ class RefillForm(FlaskForm):
 
 
 class TransitionForm(FlaskForm):
+    """Hold, resume or cancel (every other move is its own step)."""
+
     target = HiddenField(validators=[DataRequired()])
     reason = StringField("Reason", validators=[Length(max=1000)])
-    dispensed_via = SelectField(
-        "Dispensed by",
-        choices=[("", "—")]
-        + [(m, "Pick-up" if m == "pickup" else "Shipped") for m in DISPENSE_METHODS],
+
+
+class FinalCheckForm(FlaskForm):
+    notes = TextAreaField("Notes (optional)", validators=[Length(max=2000)])
+    override_reason = TextAreaField("Override reason", validators=[Length(max=2000)])
+
+
+class HandoutForm(FlaskForm):
+    method = SelectField(
+        "How",
+        choices=[(m, "Picked up" if m == "pickup" else "Shipped") for m in DISPENSE_METHODS],
         validate_choice=False,
+    )
+    counsel_outcome = SelectField(
+        "Offer to counsel",
+        choices=[
+            ("", "— record the offer —"),
+            ("accepted", "Offered: accepted (pharmacist counselled)"),
+            ("declined", "Offered: declined"),
+        ],
+        validate_choice=False,
+    )
+    counsel_notes = TextAreaField("Counselling notes", validators=[Length(max=2000)])
+    scan_waived_reason = TextAreaField(
+        "No scan possible: why (pharmacist)", validators=[Length(max=1000)]
     )

@@ -10,8 +10,11 @@ from ..domain import lifecycle
 from ..domain.errors import TransitionNotAllowed, ValidationFailed
 from ..extensions import db
 from ..models import Order
+from ..services import handout as handout_svc
 from ..services import orders as svc
-from .clinical_forms import TransitionForm
+from ..services import rescreen
+from .clinical_forms import FinalCheckForm, HandoutForm, TransitionForm, VerifyForm
+from .forms import apply_errors
 
 bp = Blueprint("orders", __name__, url_prefix="/orders")
 
@@ -20,7 +23,8 @@ STATUS_LABELS = {
     "verified": "Verified — to compound",
     "in_compounding": "In compounding",
     "quality_check": "Quality check — to release",
-    "ready": "Ready for pick-up / shipping",
+    "ready": "Filled — awaiting final check",
+    "checked": "Checked — to hand out",
     "on_hold": "On hold",
 }
 
@@ -74,29 +78,45 @@ def queue():
 
 
 def _moves(order: Order) -> list[str]:
-    held_from = order.held_from if order.status == "on_hold" else None
-    targets = lifecycle.ORDER.targets(order.status, held_from)
-    roles = current_user.roles
-    allowed = [
-        t
-        for t in targets
-        if (lifecycle.ORDER.roles_for(order.status, t) or roles) & roles
-        and (t not in svc.CLINICAL_TARGETS or roles & svc.CLINICAL)
-    ]  # only the moves this user may make; the service checks again
+    """Hold, resume, cancel: the only moves with a button (the service checks again)."""
+    allowed = svc.manual_moves(db.session, order, current_user.roles)
     order_of = [*svc.OPEN_STATUSES, "dispensed", "cancelled"]
     return sorted(allowed, key=order_of.index)
 
 
-def _show(order: Order, status: int = 200, form: TransitionForm | None = None):
+def _show(
+    order: Order,
+    status: int = 200,
+    form: TransitionForm | None = None,
+    verify_form: VerifyForm | None = None,
+    handout_form: HandoutForm | None = None,
+):
+    moves = _moves(order)
+    findings = refused = pending = ()
+    if order.status == "received":
+        findings = rescreen.preview(db.session, order.prescription)
+        refused, pending = rescreen.preview_blocking(findings)
     return render_template(
         "orders/show.html",
         order=order,
         rx=order.prescription,
-        moves=_moves(order),
-        needs_reason={t for t in _moves(order) if lifecycle.ORDER.reason_required(order.status, t)},
+        moves=moves,
+        needs_reason={t for t in moves if lifecycle.ORDER.reason_required(order.status, t)},
         events=svc.history(db.session, order),
         form=form or TransitionForm(),
         terms=svc.terms(order.prescription),
+        recalled_batch=svc.recalled_batch(db.session, order) if order.status == "on_hold" else None,
+        findings=findings,
+        refused=refused,
+        pending=pending,
+        verify_form=verify_form or VerifyForm(),
+        handout=handout_svc.handout_status(db.session, order)
+        if order.status in ("checked", "dispensed")
+        else None,
+        handout_record=handout_svc.latest_handout(db.session, order)
+        if order.status == "dispensed"
+        else None,
+        handout_form=handout_form or HandoutForm(),
     ), status
 
 
@@ -115,9 +135,7 @@ def transition(order_id: int):
     target = form.target.data
     try:
         with unit_of_work() as s:
-            svc.transition(
-                s, current_user, order, target, form.reason.data, form.dispensed_via.data or None
-            )
+            svc.change_status(s, current_user, order, target, form.reason.data)
     except ValidationFailed as exc:
         for e in exc.errors:
             flash(f"{e.field.replace('_', ' ')}: {e.message}", "error")
@@ -126,4 +144,85 @@ def transition(order_id: int):
         flash(str(exc), "error")
         return _show(db.session.get(Order, order_id), 409, form)
     flash(f"Order {order.number} is now {order.status.replace('_', ' ')}.", "success")
+    return redirect(url_for("orders.show", order_id=order.id))
+
+
+@bp.route("/<int:order_id>/verify", methods=["POST"])
+def verify_refill(order_id: int):
+    order = db.session.get(Order, order_id) or abort(404)
+    form = VerifyForm()
+    if not form.validate_on_submit():
+        return _show(order, 400, verify_form=form)
+    try:
+        with unit_of_work() as s:
+            rescreen.verify_refill(s, current_user, order, form.override_reason.data)
+    except ValidationFailed as exc:
+        apply_errors(form, exc)
+        return _show(db.session.get(Order, order_id), 422, verify_form=form)
+    except TransitionNotAllowed as exc:
+        flash(str(exc), "error")
+        return _show(db.session.get(Order, order_id), 409)
+    flash(f"Refill {order.number} verified.", "success")
+    return redirect(url_for("orders.show", order_id=order.id))
+
+
+def _final_check_page(order: Order, form: FinalCheckForm, status: int = 200):
+    return render_template(
+        "orders/final_check.html",
+        order=order,
+        rx=order.prescription,
+        view=handout_svc.check_view(db.session, order),
+        form=form,
+    ), status
+
+
+@bp.route("/<int:order_id>/final-check", methods=["GET", "POST"])
+def final_check(order_id: int):
+    order = db.session.get(Order, order_id) or abort(404)
+    form = FinalCheckForm()
+    if request.method == "GET":
+        return _final_check_page(order, form)
+    if not form.validate_on_submit():
+        return _final_check_page(order, form, 400)
+    try:
+        with unit_of_work() as s:
+            handout_svc.final_check(
+                s,
+                current_user,
+                order,
+                notes=form.notes.data or "",
+                override_reason=form.override_reason.data,
+            )
+    except ValidationFailed as exc:
+        apply_errors(form, exc)
+        return _final_check_page(db.session.get(Order, order_id), form, 422)
+    except TransitionNotAllowed as exc:
+        flash(str(exc), "error")
+        return _final_check_page(db.session.get(Order, order_id), form, 409)
+    flash(f"Order {order.number} checked: print its label, scan it and hand it out.", "success")
+    return redirect(url_for("orders.show", order_id=order.id))
+
+
+@bp.route("/<int:order_id>/hand-out", methods=["POST"])
+def hand_out(order_id: int):
+    order = db.session.get(Order, order_id) or abort(404)
+    form = HandoutForm()
+    if not form.validate_on_submit():
+        return _show(order, 400, handout_form=form)
+    data = handout_svc.HandoutInput(
+        method=form.method.data or "",
+        counsel_outcome=form.counsel_outcome.data or "",
+        counsel_notes=form.counsel_notes.data or "",
+        scan_waived_reason=form.scan_waived_reason.data or "",
+    )
+    try:
+        with unit_of_work() as s:
+            handout_svc.hand_out(s, current_user, order, data)
+    except ValidationFailed as exc:
+        apply_errors(form, exc)
+        return _show(db.session.get(Order, order_id), 422, handout_form=form)
+    except TransitionNotAllowed as exc:
+        flash(str(exc), "error")
+        return _show(db.session.get(Order, order_id), 409)
+    flash(f"Order {order.number} handed out.", "success")
     return redirect(url_for("orders.show", order_id=order.id))

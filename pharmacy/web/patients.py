@@ -11,6 +11,7 @@ from ..domain.errors import ValidationFailed
 from ..extensions import db
 from ..models import Patient, Prescriber, Prescription
 from ..services import patients as svc
+from ..services import rescreen
 from .clinical_forms import PatientForm, PrescriberForm
 from .forms import apply_errors
 
@@ -69,11 +70,19 @@ def edit(patient_id: int):
         try:
             with unit_of_work() as s:
                 svc.update_patient(s, current_user, patient, _patient_input(form))
+                blocked = [rx.rx_number for rx in _open_rxs(s, patient) if rescreen.blocking(rx)]
         except ValidationFailed as exc:
             apply_errors(form, exc)
             status = 422
         else:
             flash(f"Patient {patient.full_name} saved.", "success")
+            if blocked:
+                flash(
+                    "Screened again: findings block "
+                    + ", ".join(blocked)
+                    + " until a pharmacist overrides them.",
+                    "error",
+                )
             return redirect(url_for("patients.edit", patient_id=patient.id))
     elif request.method == "POST":
         status = 400
@@ -84,8 +93,26 @@ def edit(patient_id: int):
         .limit(50)
     ).all()
     return render_template(
-        "patients/form.html", form=form, patient=patient, prescriptions=rxs
+        "patients/form.html",
+        form=form,
+        patient=patient,
+        prescriptions=rxs,
+        open_findings=[(rx, rescreen.live(rx)) for rx in _open_rxs(db.session, patient)],
     ), status
+
+
+def _open_rxs(session, patient: Patient) -> list[Prescription]:
+    return list(
+        session.scalars(
+            select(Prescription)
+            .where(
+                Prescription.patient_id == patient.id,
+                Prescription.status.in_(rescreen.OPEN_PRESCRIPTION_STATUSES),
+            )
+            .order_by(Prescription.id)
+            .limit(50)
+        )
+    )
 
 
 def _prescriber_input(form: PrescriberForm) -> svc.PrescriberInput:

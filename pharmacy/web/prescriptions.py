@@ -20,13 +20,13 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from ..database import unit_of_work
-from ..domain import screening
 from ..domain.errors import FieldError, TransitionNotAllowed, ValidationFailed
 from ..extensions import db
 from ..models import Formula, Patient, Prescriber, Prescription
 from ..services import orders as order_svc
 from ..services import patients as patient_svc
 from ..services import prescriptions as svc
+from ..services import rescreen
 from .clinical_forms import PrescriptionForm, ReasonForm, RefillForm, VerifyForm
 from .forms import apply_errors
 
@@ -168,15 +168,19 @@ def new():
 
 def _show(rx: Prescription, status: int = 200, verify_form=None, reject_form=None):
     t = order_svc.terms(rx, validity_months())
-    blocking = svc.blocking(rx)
+    # What screening says now (the patient record may have changed since the findings were
+    # stored): the override box follows these, so a new contraindication is never hidden.
+    findings = rescreen.preview(db.session, rx)
+    refused, overridable = rescreen.preview_blocking(findings)
     return render_template(
         "prescriptions/show.html",
         rx=rx,
         terms=t,
         today=date.today(),
-        blocking=blocking,
-        overridable=[f for f in blocking if f.severity != screening.REFUSED],
-        refused=[f for f in rx.findings if f.severity == screening.REFUSED],
+        findings=findings,
+        cleared=[f for f in rx.findings if f.cleared_at is not None],
+        overridable=overridable,
+        refused=refused,
         verify_form=verify_form or VerifyForm(),
         reject_form=reject_form or ReasonForm(),
         refill_form=RefillForm(),

@@ -31,8 +31,17 @@ def released_batch(app, as_role, ids, strength="4.5", quantity="100", order_ids=
     return bid
 
 
-def filled_order(app, as_role, ids, quantity=30, strength="4.5", steps=()) -> tuple[int, int]:
-    """A ready order (fully dispensed from a released batch); returns (order id, batch id)."""
+def final_check(as_role, order_id: int) -> None:
+    """The pharmacist's final check through the page (ready -> checked)."""
+    resp = as_role("pharmacist").post(f"/orders/{order_id}/final-check", data={})
+    assert resp.status_code == 302, resp.get_data(as_text=True)
+
+
+def filled_order(
+    app, as_role, ids, quantity=30, strength="4.5", steps=(), check=True
+) -> tuple[int, int]:
+    """An order fully dispensed from a released batch and, with `check`, past the pharmacist's
+    final check (so its label may print); returns (order id, batch id)."""
     oid = make_order(app, strength=strength, quantity=quantity)
     if steps:
         with app.app_context(), unit_of_work() as s:
@@ -50,6 +59,8 @@ def filled_order(app, as_role, ids, quantity=30, strength="4.5", steps=()) -> tu
     assert resp.status_code == 302, resp.get_data(as_text=True)
     with app.app_context():
         assert db.session.get(Order, oid).status == "ready"
+    if check:
+        final_check(as_role, oid)
     return oid, bid
 
 
@@ -63,4 +74,4 @@ def set_directions(app, order_id: int, directions: str) -> None:
         s.get(Order, order_id).prescription.directions = directions
 
 
-__all__ = ["D", "filled_order", "released_batch", "rx_number", "set_directions"]
+__all__ = ["D", "filled_order", "final_check", "released_batch", "rx_number", "set_directions"]

@@ -228,11 +228,11 @@ def test_unknown_records_are_404(app, as_role, pharmacy):
 # --- ready orders in one job ------------------------------------------------------------------
 
 
-def test_print_all_labels_for_ready_orders(app, as_role, ids):
+def test_print_all_labels_for_checked_orders(app, as_role, ids):
     o1, _ = filled_order(app, as_role, ids)
     o2, _ = filled_order(app, as_role, ids)
     c = as_role("staff")
-    assert "Print all labels for ready orders" in c.get("/orders/queue").get_data(as_text=True)
+    assert "Print all labels for checked orders" in c.get("/orders/queue").get_data(as_text=True)
     pdf = _pdf(c.post("/print/ready-labels", data={"stock": "avery-5163"}))
     assert page_count(pdf) == 1
     text = pdf_text(pdf)
@@ -240,7 +240,7 @@ def test_print_all_labels_for_ready_orders(app, as_role, ids):
     assert {p.entity_id for p in _prints(app)} == {str(o1), str(o2)}
     # done: nothing left to print in bulk
     resp = c.post("/print/ready-labels")
-    assert resp.status_code == 409 and "No ready order" in resp.get_data(as_text=True)
+    assert resp.status_code == 409 and "No checked order" in resp.get_data(as_text=True)
 
 
 # --- titration kits ---------------------------------------------------------------------------

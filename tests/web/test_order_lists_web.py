@@ -39,4 +39,4 @@ def test_queue_counts_beyond_the_cap_read_as_cap_plus(app, as_role, two_orders, 
     monkeypatch.setattr(orders, "COUNT_CAP", 1)
     html = as_role("pharmacist").get("/orders/queue").get_data(as_text=True)
     assert "Received — to verify: 1+" in html and "(1+)" in html
-    assert "Ready for pick-up / shipping: 0" in html
+    assert "Filled — awaiting final check: 0" in html and "Checked — to hand out: 0" in html

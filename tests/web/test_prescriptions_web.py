@@ -191,16 +191,23 @@ def test_order_moves_through_the_web_with_role_checks(app, as_role, people):
     with app.app_context():
         oid = db.session.get(Prescription, rx_id).orders[0].id
     staff, tech = as_role("staff"), as_role("technician")
-    resp = staff.post(f"/orders/{oid}/status", data={"target": "in_compounding"})
-    assert resp.status_code == 409 and "pharmacist or technician" in resp.get_data(as_text=True)
-    assert tech.post(f"/orders/{oid}/status", data={"target": "in_compounding"}).status_code == 302
+    # No status button skips a step: compounding, fill, check and hand-out are their own steps.
+    for who in (staff, tech, ph):
+        for target in ("in_compounding", "ready", "checked", "dispensed"):
+            resp = who.post(f"/orders/{oid}/status", data={"target": target})
+            assert resp.status_code == 409, (target, resp.status_code)
+            assert "not a status you set" in resp.get_data(as_text=True)
     resp = tech.post(f"/orders/{oid}/status", data={"target": "on_hold", "reason": ""})
     assert resp.status_code == 422 and "written reason" in resp.get_data(as_text=True)
-    resp = tech.post(f"/orders/{oid}/status", data={"target": "dispensed"})
-    assert resp.status_code == 409
+    resp = tech.post(f"/orders/{oid}/status", data={"target": "on_hold", "reason": "rx query"})
+    assert resp.status_code == 302
     page = staff.get(f"/orders/{oid}").get_data(as_text=True)
-    assert 'data-testid="order-status">in compounding' in page
-    assert "received → verified" in page and "verified → in compounding" in page
+    assert 'data-move="verified"' in page and 'data-move="cancelled"' in page  # resume, cancel
+    assert staff.post(f"/orders/{oid}/status", data={"target": "verified"}).status_code == 302
+    page = staff.get(f"/orders/{oid}").get_data(as_text=True)
+    assert 'data-testid="order-status">verified' in page
+    assert "received → verified" in page and "verified → on hold" in page
+    assert 'data-move="in_compounding"' not in page and 'data-move="ready"' not in page
     # refill from the prescription page
     resp = staff.post(f"/prescriptions/{rx_id}/refill", data={})
     assert resp.status_code == 302
