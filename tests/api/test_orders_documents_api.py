@@ -47,7 +47,7 @@ def _audits(app, action) -> int:
 
 def checked_order(app, api, as_role, ids, **kw) -> tuple[int, int]:
     """A filled order that passed the pharmacist's final check (labels print from here)."""
-    oid, bid = filled_order(app, as_role, ids, **kw)
+    oid, bid = filled_order(app, as_role, ids, check=False, **kw)
     resp = api("pharmacist").post(f"{ORDERS}/{oid}/final-check", json={})
     assert resp.status_code == 201, resp.get_json()
     return oid, bid
@@ -205,7 +205,7 @@ def test_no_label_before_the_fill_and_the_final_check(app, api, as_role, ids):
     resp = api("staff").post(f"{ORDERS}/{oid}/label")
     assert resp.status_code == 409
     assert "nothing dispensed yet" in resp.get_json()["errors"][0]["message"]
-    oid, _ = filled_order(app, as_role, ids)
+    oid, _ = filled_order(app, as_role, ids, check=False)
     resp = api("staff").post(f"{ORDERS}/{oid}/label")
     assert resp.status_code == 409
     assert "final check" in resp.get_json()["errors"][0]["message"]

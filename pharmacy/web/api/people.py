@@ -94,7 +94,36 @@ def prescriber_dict(p: Prescriber) -> dict:
 
 
 def _finding(f) -> dict:
-    return {"code": f.code, "severity": f.severity, "message": f.message}
+    return {
+        "code": f.code,
+        "severity": f.severity,
+        "message": f.message,
+        "overridden": f.overridden_at is not None,
+    }
+
+
+def _open_findings(patient_id: int) -> list[dict]:
+    """The patient's open prescriptions with their current (live) findings and what blocks
+    them until a pharmacist overrides it, as the patient page shows after a change."""
+    rxs = db.session.scalars(
+        select(Prescription)
+        .where(
+            Prescription.patient_id == patient_id,
+            Prescription.status.in_(rescreen.OPEN_PRESCRIPTION_STATUSES),
+        )
+        .order_by(Prescription.id)
+        .limit(50)
+    )
+    return [
+        {
+            "id": rx.id,
+            "rx_number": rx.rx_number,
+            "status": rx.status,
+            "findings": [_finding(f) for f in rescreen.live(rx)],
+            "blocking": [f.code for f in rescreen.blocking(rx)],
+        }
+        for rx in rxs
+    ]
 
 
 def _created(body: dict, location: str):
@@ -167,6 +196,7 @@ def patient(patient_id: int):
         )
         for rx in rxs
     ]
+    out["open_prescriptions"] = _open_findings(row.id)
     return jsonify(out)
 
 
@@ -175,21 +205,10 @@ def update_patient(patient_id: int):
     row = get_or_404(Patient, patient_id, "patient")
     body = parse_body(PatientIn)
     with unit_of_work() as s:
+        # A change to what screening reads re-screens the open prescriptions (the service).
         svc.update_patient(s, current_user, row, _patient_input(body, row))
-        # The patient's open prescriptions are screened again (medications, allergies,
-        # pregnancy, liver disease may have changed); new findings block the next step.
-        changes = rescreen.rescreen_patient(s, current_user, row)
-        screened = [
-            {
-                "prescription_id": r.prescription.id,
-                "rx_number": r.prescription.rx_number,
-                "added": [_finding(f) for f in r.added],
-                "cleared": [_finding(f) for f in r.cleared],
-            }
-            for r in changes
-        ]
     out = patient_dict(db.session.get(Patient, patient_id))
-    out["rescreened"] = screened
+    out["open_prescriptions"] = _open_findings(patient_id)
     return jsonify(out)
 
 
