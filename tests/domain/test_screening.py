@@ -411,3 +411,60 @@ def test_missing_lists_are_refused_not_crashed_on():
     with pytest.raises(ValidationFailed) as exc:
         screen(PatientFacts(medications=None, allergies=None), RX_3MG)
     assert [e.field for e in exc.value.errors] == ["patient.medications", "patient.allergies"]
+
+
+# --- issue 10 item 4: opioids that were missing, duplicate antagonists, naloxone allergy -----
+
+
+@pytest.mark.parametrize(
+    "entry,generic,category",
+    [
+        ("Robitussin AC 10 mL at night", "codeine", "antitussive"),
+        ("Cheratussin AC syrup", "codeine", "antitussive"),
+        ("Hydromet 5 mL q6h prn", "hydrocodone", "antitussive"),
+        ("Tussigon tablets", "hydrocodone", "antitussive"),
+        ("APAP-cod 300/30", "codeine", "analgesic"),
+        ("co-codamol 30/500", "codeine", "analgesic"),
+        ("Co-dydramol 10/500", "dihydrocodeine", "analgesic"),
+        ("tianeptine 12.5 mg tid", "tianeptine", "other"),
+    ],
+)
+def test_missing_opioids_are_found(entry, generic, category):
+    [match] = find_opioids([entry])
+    assert (match.generic, match.category) == (generic, category)
+    [finding] = screen(PatientFacts(medications=[entry]), RX_3MG)
+    assert (finding.code, finding.severity) == ("opioid_comedication", "contraindicated")
+
+
+def test_plain_robitussin_is_not_an_opioid():
+    assert find_opioids(["Robitussin DM", "Robitussin"]) == []
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        "Vivitrol 380 mg IM monthly",
+        "Revia 50 mg daily",
+        "Contrave 8/90 two tablets twice daily",
+        "Lybalvi 10/10",
+        "samidorphan",
+        "naltrexone 50 mg tablets",
+    ],
+)
+def test_an_opioid_antagonist_already_taken_is_duplicate_therapy(entry):
+    [finding] = screen(PatientFacts(medications=[entry]), RX_3MG)
+    assert (finding.code, finding.severity) == ("duplicate_therapy", "contraindicated")
+    assert entry in finding.message and "duplicate therapy" in finding.message
+    assert blocks_verification([finding])
+
+
+@pytest.mark.parametrize("entry", ["LDN 4.5 mg at bedtime", "naltrexone 3 mg (LDN)", "naltrexone"])
+def test_the_patient_listing_their_ldn_is_not_duplicate_therapy(entry):
+    assert screen(PatientFacts(medications=[entry]), RX_3MG) == []
+
+
+@pytest.mark.parametrize("allergy", ["naloxone", "Narcan (hives)", "Kloxxado - rash"])
+def test_naloxone_allergy_is_a_warning(allergy):
+    [finding] = screen(PatientFacts(allergies=[allergy]), RX_3MG)
+    assert (finding.code, finding.severity) == ("allergy_naloxone", "warning")
+    assert not blocks_verification([finding])
