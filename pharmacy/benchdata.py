@@ -588,11 +588,13 @@ def _write_plan(engine, rng, ctx: Context, plan: list[PlannedRx], lots, echo) ->
                     "expires_on": expires,
                     "dosage_form": "capsule",
                     "strength_mg": p.strength,
+                    "dose_mg": p.strength,  # one capsule a dose
                     "strength_basis": "hcl",
                     "quantity": Decimal(30),
                     "quantity_unit": "capsule",
                     "doses_per_day": 1,
-                    "directions": "Take 1 capsule by mouth at bedtime",
+                    "directions": f"Take 1 capsule ({p.strength.normalize():f} mg) by mouth once daily "
+                    "at bedtime.",
                     "refills_authorized": p.refills,
                     "indication": rng.choice(INDICATIONS)[0],
                     "status": status,

@@ -370,10 +370,19 @@ def _prescriptions(session: Session) -> None:
         )
         return prescriptions.enter_prescription(session, staff, data, today)
 
-    # Hashimoto's, titrating up; verified and being compounded.
+    formulas = {f.code: f.id for f in session.scalars(select(Formula))}
+    # Hashimoto's, titrating up to 4.5 mg capsules; the 1.5 mg and 3 mg steps are capsules of
+    # their own strength (one batch each). 28 capsules for the plan, then 32 of 4.5 mg.
+    # Verified and being compounded.
     ellis = enter(
-        by_last["Ellis"], park, refills_authorized=3, indication="Hashimoto's thyroiditis",
-        icd10_code="E06.3", titration=[step(D("1.5"), 14), step(D("3"), 14)],
+        by_last["Ellis"],
+        park,
+        refills_authorized=3,
+        indication="Hashimoto's thyroiditis",
+        icd10_code="E06.3",
+        titration=[step(D("1.5"), 14), step(D("3"), 14)],
+        formula_id=formulas.get("LDN-CAP"),
+        quantity=D("60"),
     )
     prescriptions.verify(session, pharmacist, ellis, today=today)
     orders.transition(session, tech, ellis.orders[0], "in_compounding")
@@ -381,10 +390,18 @@ def _prescriptions(session: Session) -> None:
     enter(by_last["Okoro"], ng, refills_authorized=2, indication="Fibromyalgia",
           icd10_code="M79.7")
     # Multiple sclerosis, oral solution; breastfeeding warning; ready for pick-up.
+    # 3 mg a dose of the 1 mg/mL solution: "Take 3 mL (3 mg) by mouth once daily at bedtime."
     fernandez = enter(
-        by_last["Fernandez"], park, dosage_form="oral_solution", strength_mg=D("3"),
-        quantity=D("100"), directions="Take 3 mL (3 mg) by mouth at bedtime",
-        refills_authorized=5, indication="Multiple sclerosis", icd10_code="G35",
+        by_last["Fernandez"],
+        park,
+        dosage_form="oral_solution",
+        strength_mg=None,
+        dose_mg=D("3"),
+        formula_id=formulas.get("LDN-SOL"),
+        quantity=D("100"),
+        refills_authorized=5,
+        indication="Multiple sclerosis",
+        icd10_code="G35",
         written_days_ago=20,
     )
     prescriptions.verify(session, pharmacist, fernandez, today=today)

@@ -51,7 +51,11 @@ def seed(app) -> dict:
         }
 
 
-def make_order(app, strength="4.5", quantity=100, status="verified", form="capsule", basis="hcl"):
+def make_order(
+    app, strength="4.5", quantity=100, status="verified", form="capsule", basis="hcl", dose=None
+):
+    """An order for `strength` (mg per capsule, or mg/mL) and a dose of `dose` mg (default: one
+    capsule, or 1 mL)."""
     unit = "capsule" if form == "capsule" else "mL"
     with app.app_context(), unit_of_work() as s:
         patient = s.scalar(select(Patient).order_by(Patient.id).limit(1))
@@ -65,6 +69,7 @@ def make_order(app, strength="4.5", quantity=100, status="verified", form="capsu
             expires_on=TODAY + timedelta(days=300),
             dosage_form=form,
             strength_mg=D(strength),
+            dose_mg=D(dose or strength),
             strength_basis=basis,
             quantity=D(quantity),
             quantity_unit=unit,

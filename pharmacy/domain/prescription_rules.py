@@ -116,14 +116,24 @@ def validate_entry(
     strength_mg: Decimal | None,
     refills_authorised: int | None,
     max_refills: int = DEFAULT_MAX_REFILLS,
+    dose_mg: Decimal | None = None,
 ) -> None:
-    """Raise ValidationFailed naming every bad field of a new prescription."""
+    """Raise ValidationFailed naming every bad field of a new prescription.
+
+    The dose (mg per administration) or the product strength may be left blank where the other
+    or the formula gives it (see pharmacy.domain.dosing), but not both."""
     errors: list[FieldError] = []
     if date_written is None:
         errors.append(FieldError("date_written", "the date written is required"))
     elif date_written > today:
         errors.append(FieldError("date_written", f"{date_written.isoformat()} is in the future"))
-    for name, value in (("quantity", quantity), ("strength_mg", strength_mg)):
+    numbers = [("quantity", quantity)]
+    if strength_mg is None and dose_mg is None:
+        errors.append(FieldError("dose_mg", "give the dose in mg"))
+    numbers += [
+        (n, v) for n, v in (("strength_mg", strength_mg), ("dose_mg", dose_mg)) if v is not None
+    ]
+    for name, value in numbers:
         if not isinstance(value, Decimal | int) or isinstance(value, bool):
             errors.append(FieldError(name, f"{name.replace('_', ' ')} must be a number"))
         elif not Decimal(value).is_finite() or value <= 0:

@@ -104,6 +104,13 @@ class Batch(Base):
     def latest_qc(self) -> QcResult | None:
         return self.qc_results[-1] if self.qc_results else None
 
+    @property
+    def strength_text(self) -> str:
+        """The strength made: "4.5 mg" a capsule, "1 mg/mL" for a liquid."""
+        from ..domain.dosing import strength_text
+
+        return strength_text(self.strength_mg, self.unit)
+
 
 class BatchLotUsage(Base):
     __tablename__ = "batch_lot_usage"

@@ -128,7 +128,11 @@ class Prescription(Base):
     date_written: Mapped[date] = mapped_column(Date)
     expires_on: Mapped[date] = mapped_column(Date)
     dosage_form: Mapped[str] = mapped_column(String(30))
+    # The product made: mg per capsule, or a liquid's concentration in mg per mL.
     strength_mg: Mapped[Quantity]
+    # What the patient takes each time, in mg (capsules: strength x whole capsules; liquids:
+    # a volume an oral syringe measures). See pharmacy.domain.dosing.
+    dose_mg: Mapped[Quantity]
     strength_basis: Mapped[str] = mapped_column(String(4), default="hcl")
     quantity: Mapped[Quantity]
     quantity_unit: Mapped[Unit]
@@ -162,6 +166,21 @@ class Prescription(Base):
         back_populates="prescription", order_by="Order.fill_number"
     )
     verified_by: Mapped[User | None] = relationship(foreign_keys=[verified_by_id])
+
+    @property
+    def unit(self) -> str:
+        return "capsule" if self.dosage_form == "capsule" else "mL"
+
+    @property
+    def strength_text(self) -> str:
+        """The product strength as printed: "4.5 mg" (a capsule) or "1 mg/mL"."""
+        from ..domain.dosing import strength_text
+
+        return strength_text(self.strength_mg, self.unit)
+
+    @property
+    def is_titration(self) -> bool:
+        return bool(self.titration_steps)
 
 
 class ScreeningFinding(Base):
@@ -207,7 +226,7 @@ class TitrationStep(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     prescription_id: Mapped[int] = mapped_column(ForeignKey("prescription.id"))
     position: Mapped[int] = mapped_column(Integer)
-    strength_mg: Mapped[Quantity]
+    strength_mg: Mapped[Quantity]  # the step's DOSE in mg per administration
     units_per_dose: Mapped[int | None] = mapped_column(Integer)
     # None on the last step: "then continue".
     days: Mapped[int | None] = mapped_column(Integer)

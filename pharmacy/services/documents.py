@@ -31,7 +31,9 @@ from labels import (
 )
 
 from ..database import minimal
-from ..domain.errors import TransitionNotAllowed
+from ..domain import dosing
+from ..domain.errors import TransitionNotAllowed, ValidationFailed
+from ..domain.titration import TitrationStep as TitrationFacts
 from ..models import Batch, Dispense, Order, PharmacyProfile, Prescription, User
 from . import orders as order_service
 
@@ -66,11 +68,25 @@ def substance(basis: str) -> str:
 
 
 def preparation(strength_mg: Decimal, basis: str, dosage_form: str) -> str:
-    """'Naltrexone HCl 4.5 mg capsules', 'Naltrexone (base) 1 mg/mL oral solution'."""
+    """'Naltrexone HCl 4.5 mg capsules', 'Naltrexone (base) 1 mg/mL oral solution'.
+
+    `strength_mg` is the product made (mg per capsule, or mg/mL), never the dose."""
     form = FORM_NAMES.get(dosage_form, (dosage_form.replace("_", " "),) * 2)[1]
-    if dosage_form == "capsule":
-        return f"{substance(basis)} {_num(strength_mg)} mg {form}"
-    return f"{substance(basis)} {_num(strength_mg)} mg/mL {form}"
+    unit = dosing.unit_for(dosage_form)
+    return f"{substance(basis)} {dosing.strength_text(strength_mg, unit)} {form}"
+
+
+def dispensed_preparation(rx: Prescription, batches: Sequence[Batch]) -> str:
+    """What the patient receives: the strengths of the batches filled, e.g. a titration's
+    'Naltrexone HCl 1.5 mg, 3 mg and 4.5 mg capsules'."""
+    strengths = sorted({b.strength_mg.normalize() for b in batches} or {rx.strength_mg})
+    if len(strengths) == 1:
+        return preparation(strengths[0], rx.strength_basis, rx.dosage_form)
+    unit = dosing.unit_for(rx.dosage_form)
+    texts = [dosing.strength_text(s, unit) for s in strengths]
+    form = FORM_NAMES.get(rx.dosage_form, (rx.dosage_form.replace("_", " "),) * 2)[1]
+    listed = ", ".join(texts[:-1]) + f" and {texts[-1]}"
+    return f"{substance(rx.strength_basis)} {listed} {form}"
 
 
 def unit_word(unit: str, quantity: Decimal | int) -> str:
@@ -163,7 +179,7 @@ def dispensing_label(session: Session, order: Order, preview: bool = False) -> D
         rx_number=rx.rx_number,
         fill_number=order.fill_number,
         patient_name=rx.patient.full_name,
-        preparation=preparation(rx.strength_mg, rx.strength_basis, rx.dosage_form),
+        preparation=dispensed_preparation(rx, batches),
         quantity=_number(quantity),
         quantity_unit=unit_word(order.quantity_unit, quantity),
         directions=rx.directions,
@@ -174,82 +190,93 @@ def dispensing_label(session: Session, order: Order, preview: bool = False) -> D
         beyond_use_date=min(b.beyond_use_date for b in batches),
         storage=_storage(batches[0]),
         pharmacist_initials=_pharmacist_initials(session, order, rows, rx),
+        # The queue, the order page and the label all say it is a titration.
+        caption="Titration: follow the schedule on your step labels and calendar"
+        if rx.is_titration
+        else "",
     )
 
 
 # --- titration kits ---------------------------------------------------------------------------
 
 
-def _frequency(doses_per_day: int) -> str:
-    return {1: "once daily", 2: "twice daily"}.get(doses_per_day, f"{doses_per_day} times daily")
+def _by_strength(rows: Sequence[Dispense]) -> dict[Decimal, tuple[Decimal, list[Batch]]]:
+    """Units dispensed and their batches, per product strength (a titration may need several)."""
+    out: dict[Decimal, tuple[Decimal, list[Batch]]] = {}
+    for d in rows:
+        key = d.batch.strength_mg.normalize()
+        units, batches = out.get(key, (Decimal(0), []))
+        if d.batch not in batches:
+            batches.append(d.batch)
+        out[key] = (units + d.quantity, batches)
+    return out
+
+
+def _kit_plan(rx: Prescription) -> tuple[list[dosing.PlannedStep], dosing.Amount]:
+    steps = [TitrationFacts(s.strength_mg, s.days or 0) for s in rx.titration_steps]
+    try:
+        planned = dosing.plan_titration(steps, strength_mg=rx.strength_mg, unit=rx.unit)
+        return planned, dosing.amount_per_dose(rx.dose_mg, rx.strength_mg, rx.unit)
+    except ValidationFailed as exc:  # checked at intake; only a record from before the check
+        raise DocumentRefused(
+            f"Prescription {rx.rx_number}'s titration cannot be given with the strengths "
+            f"made: {exc}. Correct the prescription before printing."
+        ) from exc
 
 
 def titration_kit(session: Session, order: Order, start: date | None = None) -> TitrationKitData:
-    """One step label per titration step, all from the units dispensed to this order.
+    """One label per titration step, then one for the maintenance dose, from the units
+    dispensed to this order; each step names the strength and batch it is given from.
 
-    A step must be given with the dispensed preparation (whole capsules, or mL of a solution);
-    after the plan the patient follows the prescription's own directions (its own label)."""
+    Whether each step can be given was checked at intake and verification
+    (pharmacy.domain.dosing); here the fill must hold each strength the plan uses."""
     rx = order.prescription
     if not rx.titration_steps:
         raise DocumentRefused(f"Prescription {rx.rx_number} has no titration plan.")
     rows = _filled(session, order)
-    batches = _batches(rows)
     filled_on = max(d.dispensed_at for d in rows).date()
     start = start or filled_on
-    strength = rx.strength_mg  # mg per capsule, or mg per mL
-    unit = order.quantity_unit
-    dpd = rx.doses_per_day
-    bedtime = " at bedtime" if "bedtime" in rx.directions.lower() else ""
-    batch_number = ", ".join(b.batch_number for b in batches)
-    bud = min(b.beyond_use_date for b in batches)
-    prep = preparation(strength, rx.strength_basis, rx.dosage_form)
-    total = sum((d.quantity for d in rows), Decimal(0))
-
-    plan: list[tuple[Decimal, Decimal, int | None]] = []  # (mg per dose, units per dose, days)
-    for n, s in enumerate(rx.titration_steps, start=1):
-        if s.units_per_dose is not None:
-            units = Decimal(s.units_per_dose)
-            mg = units * strength
-        else:
-            mg = s.strength_mg
-            units = mg / strength
-        if unit == "capsule" and units != units.to_integral_value():
-            raise DocumentRefused(
-                f"Titration step {n} ({_num(mg)} mg a dose) cannot be given with "
-                f"{_num(strength)} mg capsules: enter the plan in whole capsules, or make the "
-                "step's strength as its own prescription."
-            )
-        plan.append((mg, units.quantize(Decimal("0.01")) if unit != "capsule" else units, s.days))
-    used = sum((u * dpd * (d or 0) for _mg, u, d in plan), Decimal(0))
-    if used > total:
+    planned, maintenance = _kit_plan(rx)
+    dpd, unit, when = rx.doses_per_day, rx.unit, _when(rx.directions)
+    have = _by_strength(rows)
+    need = dosing.strengths_needed(planned, dpd)
+    short = [
+        f"{dosing.units_text(n, unit)} of {dosing.strength_text(s, unit)}"
+        for s, n in need.items()
+        if have.get(s, (Decimal(0), []))[0] < n
+    ]
+    if short:
         raise DocumentRefused(
-            f"The titration plan needs {_num(used)} {unit}; order {order.number} holds "
-            f"{_num(total)} {unit}."
+            f"The titration plan needs {', '.join(short)}; order {order.number} was not filled "
+            "with that much: fill each strength from its own released batch."
         )
-    plan = [(mg, u, d) for mg, u, d in plan if d]
-
-    steps = []
-    day = start
-    last = len(plan)
-    for n, (mg, units, days) in enumerate(plan, start=1):
-        assert days is not None
-        quantity = units * dpd * days
-        word = unit_word(unit, units)
-        then = "; then go on to step " + str(n + 1) if n < last else ""
+    left, _b = have.get(rx.strength_mg.normalize(), (Decimal(0), []))
+    left -= need.get(rx.strength_mg.normalize(), Decimal(0))
+    per_day = maintenance.units * dpd
+    days_left = int(left // per_day) if per_day else 0
+    schedule = [(p.amount, p.days) for p in planned]
+    if days_left:
+        schedule.append((maintenance, days_left))
+    steps, day, last = [], start, len(schedule)
+    for n, (amount, days) in enumerate(schedule, start=1):
+        _units, batches = have[amount.strength_mg.normalize()]
+        quantity = amount.units * dpd * days
+        then = f"; then go on to step {n + 1}" if n < last else ""
         steps.append(
             labels.TitrationStep(
                 start_date=day,
                 days=days,
-                dose=f"{_num(mg * dpd)} mg",
-                preparation=prep,
+                dose=dosing.mg_text(amount.delivered_mg * dpd),
+                preparation=preparation(amount.strength_mg, rx.strength_basis, rx.dosage_form),
                 quantity=_number(quantity),
                 quantity_unit=unit_word(unit, quantity),
                 directions=(
-                    f"Take {_num(units)} {word} ({_num(mg)} mg) by mouth {_frequency(dpd)}"
-                    f"{bedtime} for {days} days{then}."
+                    f"{dosing.directions(amount, dpd, when)} for {days} days{then}."
+                    if n < last or not days_left
+                    else f"{dosing.directions(amount, dpd, when)} (maintenance dose)."
                 ),
-                batch_number=batch_number,
-                beyond_use_date=bud,
+                batch_number=", ".join(b.batch_number for b in batches),
+                beyond_use_date=min(b.beyond_use_date for b in batches),
             )
         )
         day += timedelta(days=days)
@@ -261,10 +288,14 @@ def titration_kit(session: Session, order: Order, start: date | None = None) -> 
         prescriber=rx.prescriber.display_name,
         date_filled=filled_on,
         refills_remaining=order_service.terms(rx).refills_remaining,
-        storage=_storage(batches[0]),
+        storage=_storage(_batches(rows)[0]),
         pharmacist_initials=_pharmacist_initials(session, order, rows, rx),
         steps=tuple(steps),
     )
+
+
+def _when(directions: str) -> str:
+    return "at bedtime" if "bedtime" in (directions or "").lower() else ""
 
 
 # --- batch documents --------------------------------------------------------------------------
@@ -275,6 +306,7 @@ def _who(user: User | None) -> str:
 
 
 def _strength_text(batch: Batch) -> str:
+    """ "4.5 mg Naltrexone HCl per capsule", "1 mg Naltrexone HCl per mL" (the product made)."""
     per = "per capsule" if batch.unit == "capsule" else "per mL"
     return f"{_num(batch.strength_mg)} mg {substance(batch.strength_basis)} {per}"
 

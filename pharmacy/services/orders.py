@@ -8,14 +8,24 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import NamedTuple
 
-from sqlalchemy import Integer, and_, bindparam, func, literal_column, or_, select, union_all
+from sqlalchemy import (
+    Integer,
+    and_,
+    bindparam,
+    exists,
+    func,
+    literal_column,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
-from ..domain import lifecycle
+from ..domain import dosing, lifecycle
 from ..domain.errors import FieldError, TransitionNotAllowed, ValidationFailed
 from ..domain.prescription_rules import DEFAULT_VALIDITY_MONTHS, PrescriptionTerms
 from ..domain.rxnumber import format_rx_number, parse_rx_number
-from ..models import AuditEvent, Order, Patient, Prescription, User
+from ..models import AuditEvent, Order, Patient, Prescription, TitrationStep, User
 from . import audit
 from .patients import after_prefix, search_terms
 
@@ -258,6 +268,19 @@ class OrderRow(NamedTuple):
     first_name: str
     last_name: str
     date_of_birth: date
+    dose_mg: Decimal
+    is_titration: bool
+
+    @property
+    def strength_text(self) -> str:
+        """The product strength as made: "4.5 mg" a capsule, "1 mg/mL"."""
+        return dosing.strength_text(self.strength_mg, dosing.unit_for(self.dosage_form))
+
+    @property
+    def medicine(self) -> str:
+        """ "1 mg/mL oral solution, 4.5 mg a dose" (the queue and look-up lists)."""
+        form = self.dosage_form.replace("_", " ")
+        return f"{self.strength_text} {form}, {dosing.mg_text(self.dose_mg)} a dose"
 
     @property
     def number(self) -> str:
@@ -286,6 +309,12 @@ _ROW_COLUMNS = (  # in OrderRow's order
     _PT.c.first_name,
     _PT.c.last_name,
     _PT.c.date_of_birth,
+    _RX.c.dose_mg,
+    # One probe of titration_step's (prescription_id, position) index per listed row.
+    exists()
+    .where(TitrationStep.__table__.c.prescription_id == _RX.c.id)
+    .correlate(_RX)
+    .label("is_titration"),
 )
 _ROWS_FROM = _O.join(_RX, _O.c.prescription_id == _RX.c.id).join(_PT, _RX.c.patient_id == _PT.c.id)
 
@@ -525,6 +554,9 @@ def order_dict(
             "id": rx.id,
             "status": rx.status,
             "strength_mg": str(rx.strength_mg),
+            "strength": rx.strength_text,
+            "dose_mg": str(rx.dose_mg),
+            "titration": rx.is_titration,
             "strength_basis": rx.strength_basis,
             "dosage_form": rx.dosage_form,
             "directions": rx.directions,

@@ -39,13 +39,16 @@ from ..models import (
     User,
 )
 from . import audit
+from . import prescription_dose as dose_rules
+from .prescription_dose import DEFAULT_WHEN
 
-DEFAULT_SIG = "Take 1 capsule by mouth at bedtime"
 QUANTITY_UNITS = {"capsule": "capsule", "oral_solution": "mL", "oral_suspension": "mL"}
 # Statuses in which a prescription still counts as the patient's active LDN prescription.
 ACTIVE_STATUSES = ("entered", "verified", "on_hold")
 MAX_DOSES_PER_DAY = 4
 MIN_OVERRIDE_REASON = 10
+# Inputs the dose plan needs sound before it can be worked out.
+_DOSE_INPUTS = ("dosage_form", "formula_id", "strength_mg", "dose_mg", "quantity", "doses_per_day")
 _ICD10 = re.compile(r"^[A-TV-Z][0-9][0-9AB](\.[0-9A-TV-Z]{1,4})?$")
 
 
@@ -62,11 +65,18 @@ class PrescriptionInput:
     prescriber_id: int | None
     date_written: date | None
     dosage_form: str
+    # The product: mg per capsule (blank: one capsule of the dose), or a liquid's concentration
+    # in mg/mL (blank: the formula's concentration).
     strength_mg: Decimal | None
     quantity: Decimal | None
     strength_basis: str = "hcl"
     doses_per_day: int | None = 1
-    directions: str = DEFAULT_SIG
+    # mg per administration; for capsules blank means one capsule of strength_mg.
+    dose_mg: Decimal | None = None
+    # The sig is written from the dose: "Take 4.5 mL (4.5 mg) by mouth once daily" + when,
+    # then any extra directions.
+    when: str = DEFAULT_WHEN
+    extra_directions: str = ""
     refills_authorized: int | None = 0
     indication: str = ""
     icd10_code: str = ""
@@ -117,7 +127,7 @@ def _decimals_ok(value: Decimal | None, places: int = 4) -> bool:
 
 def _validate(
     session: Session, data: PrescriptionInput, today: date, validity_months: int
-) -> tuple[Patient | None, Formula | None]:
+) -> tuple[Patient | None, Formula | None, dose_rules.DosePlan]:
     errors: list[FieldError] = []
     patient = session.get(Patient, data.patient_id) if data.patient_id else None
     if data.patient_id is None:
@@ -136,6 +146,7 @@ def _validate(
             today=today,
             quantity=data.quantity,
             strength_mg=data.strength_mg,
+            dose_mg=data.dose_mg,
             refills_authorised=data.refills_authorized,
             max_refills=DEFAULT_MAX_REFILLS,
         )
@@ -143,7 +154,7 @@ def _validate(
         for e in exc.errors:
             name = "refills_authorized" if e.field == "refills_authorised" else e.field
             errors.append(FieldError(name, e.message))
-    for name in ("strength_mg", "quantity"):
+    for name in ("strength_mg", "dose_mg", "quantity"):
         if not _decimals_ok(getattr(data, name)):
             errors.append(
                 FieldError(name, f"{name.replace('_', ' ')} has more than 4 decimal places")
@@ -176,8 +187,9 @@ def _validate(
                 f"doses per day must be a whole number from 1 to {MAX_DOSES_PER_DAY}",
             )
         )
-    if not (data.directions or "").strip():
-        errors.append(FieldError("directions", "the directions (sig) are required"))
+    for name, limit in (("when", 200), ("extra_directions", 1000)):
+        if len(getattr(data, name) or "") > limit:
+            errors.append(FieldError(name, f"at most {limit} characters"))
     code = (data.icd10_code or "").strip().upper()
     if code and not _ICD10.match(code):
         errors.append(FieldError("icd10_code", f"{code!r} is not an ICD-10 code like G35 or M79.7"))
@@ -208,21 +220,38 @@ def _validate(
                 )
             units = step.units_per_dose
             if (
-                isinstance(units, Decimal)
+                data.dosage_form == "capsule"  # a liquid step may be 1.5 mL
+                and isinstance(units, Decimal)
                 and units.is_finite()
                 and units != units.to_integral_value()
             ):
                 errors.append(
                     FieldError(
                         f"titration[{i}].units_per_dose",
-                        f"step {i + 1}: units per dose must be a whole number",
+                        f"step {i + 1}: capsules are given whole",
                     )
                 )
     if data.promised_on is not None and data.promised_on < today:
         errors.append(FieldError("promised_on", "the promised date is in the past"))
+    dose_plan = None
+    if not any(e.field in _DOSE_INPUTS or e.field.startswith("titration") for e in errors):
+        try:
+            dose_plan = _dose_plan(data, formula)
+        except ValidationFailed as exc:
+            errors.extend(exc.errors)
     if errors:
         raise ValidationFailed(errors)
-    return patient, formula
+    assert dose_plan is not None
+    return patient, formula, dose_plan
+
+
+def _dose_plan(data: PrescriptionInput, formula: Formula | None) -> dose_rules.DosePlan:
+    """Can the dose and every titration step be measured with the product that is made?"""
+    dose_plan = dose_rules.plan(
+        data.dosage_form, data.strength_mg, data.dose_mg, _steps(data.titration), formula
+    )
+    dose_rules.check_quantity(dose_plan, data.quantity, data.doses_per_day or 1)
+    return dose_plan
 
 
 def _steps(steps: Sequence[StepInput]) -> list[StepFacts]:
@@ -269,12 +298,15 @@ def screen_input(
 ) -> list[screening.Finding]:
     """Screening without saving (the "Check" button of the entry form)."""
     today = today or date.today()
-    patient, formula = _validate(session, data, today, validity_months)
+    patient, formula, dose_plan = _validate(session, data, today, validity_months)
     assert patient is not None
     return screening.screen(
         patient_facts(patient),
         screening.PrescriptionFacts(
-            data.strength_mg, data.strength_basis, data.doses_per_day, tuple(_steps(data.titration))
+            dose_plan.dose_mg,
+            data.strength_basis,
+            data.doses_per_day,
+            tuple(StepFacts(p.amount.dose_mg, p.days) for p in dose_plan.titration),
         ),
         excipients=formula_excipients(formula),
         other_active_prescriptions=other_active(session, patient.id, None, today),
@@ -282,17 +314,12 @@ def screen_input(
 
 
 def screen_prescription(session: Session, rx: Prescription, today: date) -> list[screening.Finding]:
-    # A step entered in units is screened as units (its stored mg is derived from them).
-    steps = tuple(
-        StepFacts(None, s.days, Decimal(s.units_per_dose))
-        if s.units_per_dose
-        else StepFacts(s.strength_mg, s.days, None)
-        for s in rx.titration_steps
-    )
+    # Screening works on doses in mg; a step entered in units is stored with its dose in mg.
+    steps = tuple(StepFacts(s.strength_mg, s.days, None) for s in rx.titration_steps)
     formula = session.get(Formula, rx.formula_id) if rx.formula_id else None
     return screening.screen(
         patient_facts(rx.patient),
-        screening.PrescriptionFacts(rx.strength_mg, rx.strength_basis, rx.doses_per_day, steps),
+        screening.PrescriptionFacts(rx.dose_mg, rx.strength_basis, rx.doses_per_day, steps),
         excipients=formula_excipients(formula),
         other_active_prescriptions=other_active(session, rx.patient_id, rx.id, today),
     )
@@ -350,8 +377,8 @@ def enter_prescription(
 ) -> Prescription:
     """Record a prescription, screen it, and create its first order (fill 1, received)."""
     today = today or date.today()
-    patient, formula = _validate(session, data, today, validity_months)
-    assert patient is not None and data.date_written is not None
+    patient, formula, dose_plan = _validate(session, data, today, validity_months)
+    assert patient is not None and data.date_written is not None and data.doses_per_day
     rx = Prescription(
         rx_number=next_rx_number(session),
         patient_id=patient.id,
@@ -360,12 +387,13 @@ def enter_prescription(
         date_written=data.date_written,
         expires_on=add_months(data.date_written, validity_months),
         dosage_form=data.dosage_form,
-        strength_mg=data.strength_mg,
+        strength_mg=dose_plan.strength_mg,
+        dose_mg=dose_plan.dose_mg,
         strength_basis=data.strength_basis,
         quantity=data.quantity,
         quantity_unit=QUANTITY_UNITS[data.dosage_form],
         doses_per_day=data.doses_per_day,
-        directions=data.directions.strip(),
+        directions=dose_plan.directions(data.doses_per_day, data.when, data.extra_directions),
         refills_authorized=data.refills_authorized,
         indication=(data.indication or "").strip(),
         icd10_code=(data.icd10_code or "").strip().upper() or None,
@@ -375,15 +403,16 @@ def enter_prescription(
     rx.titration_steps = [
         TitrationStep(
             position=i + 1,
-            # A step given in units is stored with its dose in mg as well, so labels,
-            # screening and the calendar never have to work it out again.
-            strength_mg=s.strength_mg
-            if s.strength_mg is not None
-            else s.units_per_dose * data.strength_mg,
+            # A step given in units is stored with its dose in mg as well (units x the product
+            # strength), so labels, screening and the calendar never work it out again.
+            strength_mg=p.amount.dose_mg,
             days=s.days,
-            units_per_dose=int(s.units_per_dose) if s.units_per_dose is not None else None,
+            # Whole capsules as entered; a liquid step in mL is kept as its dose in mg.
+            units_per_dose=int(s.units_per_dose)
+            if s.units_per_dose is not None and dose_plan.unit == "capsule"
+            else None,
         )
-        for i, s in enumerate(data.titration)
+        for i, (s, p) in enumerate(zip(data.titration, dose_plan.titration, strict=True))
     ]
     session.add(rx)
     session.flush()
@@ -417,6 +446,9 @@ def verify(
     lifecycle.check_transition("prescription", rx.status, "verified", roles=actor.roles)
     if rx.expires_on < today:
         raise TransitionNotAllowed(f"{rx.rx_number} expired on {rx.expires_on.isoformat()}")
+    # The dose and every titration step must still be deliverable with what is made (the
+    # formula may have been replaced since intake); nothing is written if not.
+    dose_rules.stored_plan(rx, session.get(Formula, rx.formula_id) if rx.formula_id else None)
     from . import rescreen
 
     rescreen.rescreen(session, actor, rx, "found when screening again at verification", today)

@@ -60,7 +60,7 @@ def _lot_label(lot: IngredientLot) -> str:
 def _order_label(o: Order) -> str:
     rx = o.prescription
     return (
-        f"{o.number} — {rx.patient.full_name} — {rx.strength_mg} mg ({rx.strength_basis}) × "
+        f"{o.number} — {rx.patient.full_name} — {rx.strength_text} ({rx.strength_basis}) × "
         f"{o.quantity} {o.quantity_unit} [{o.status.replace('_', ' ')}]"
     )
 

@@ -21,7 +21,7 @@ from ..domain.formula_rules import DOSAGE_FORMS
 from ..models.clinical import LIVER_DISEASE
 from ..services.orders import DISPENSE_METHODS
 from ..services.patients import SEXES
-from ..services.prescriptions import DEFAULT_SIG
+from ..services.prescription_dose import DEFAULT_WHEN
 
 LIVER_LABELS = {
     "none": "None",
@@ -68,14 +68,18 @@ class PrescriptionForm(FlaskForm):
         "Dosage form", choices=[(k, v[0]) for k, v in DOSAGE_FORMS.items()], default="capsule"
     )
     formula_id = SelectField("Formula (optional)", coerce=str, validate_choice=False)
-    strength_mg = DecimalField("Strength (mg per dose)", validators=[Optional()])
+    dose_mg = DecimalField("Dose (mg each time)", validators=[Optional()])
+    strength_mg = DecimalField(
+        "Product strength (mg per capsule, or mg/mL)", validators=[Optional()]
+    )
     strength_basis = SelectField(
         "Strength is", choices=[("hcl", "Naltrexone HCl"), ("base", "Naltrexone base")]
     )
     quantity = DecimalField("Quantity (capsules or mL)", validators=[Optional()])
     doses_per_day = IntegerField("Doses per day", default=1, validators=[Optional()])
-    directions = TextAreaField(
-        "Directions (sig)", default=DEFAULT_SIG, validators=[Length(max=1000)]
+    when = StringField("When", default=DEFAULT_WHEN, validators=[Length(max=200)])
+    extra_directions = StringField(
+        "Additional directions (optional)", validators=[Length(max=1000)]
     )
     refills_authorized = IntegerField("Refills authorised", default=0, validators=[Optional()])
     indication = StringField("Indication", validators=[Length(max=500)])

@@ -13,3 +13,9 @@ def register_filters(app: Flask) -> None:
         if isinstance(value, date):
             return value.isoformat()
         return str(value)
+
+    @app.template_filter("titration_rows")
+    def titration_rows(rx):
+        from ..services.prescription_dose import titration_rows as rows
+
+        return rows(rx)

@@ -218,9 +218,10 @@ def test_titration_kit_labels_calendar_and_leaflet(app, api, as_role, ids):
     )
     staff = api("staff")
     text = _text(staff.post(f"{ORDERS}/{oid}/titration-labels", json={"start_date": "2026-12-07"}))
-    assert "Step 1 of 2: 1.5 mg daily, Dec 7, 2026 – Dec 13, 2026" in text
+    assert "Step 1 of 3: 1.5 mg daily, Dec 7, 2026 – Dec 13, 2026" in text
     cal = _text(staff.post(f"{ORDERS}/{oid}/titration-calendar", json={"start_date": "2026-12-07"}))
     assert "Take 2 capsules (3 mg) by mouth once daily" in cal and "Dec 14, 2026" in cal
+    assert "(maintenance dose)" in cal  # the schedule runs through to the maintenance dose
     with app.app_context():
         rx_id = db.session.get(Order, oid).prescription_id
     leaflet = _text(staff.post(f"/api/v1/prescriptions/{rx_id}/leaflet"))

@@ -39,7 +39,7 @@ def _body(people, **over) -> dict:
         "strength_basis": "hcl",
         "quantity": 30,
         "doses_per_day": 1,
-        "directions": "Take 1 capsule by mouth at bedtime",
+        "when": "at bedtime",
         "refills_authorized": 2,
         "indication": "Fibromyalgia",
         "icd10_code": "M79.7",
@@ -126,7 +126,7 @@ def test_intake_with_a_titration_plan_in_mg_and_in_units(app, api, people):
         ({"strength_basis": "salt"}, "strength_basis", "hcl or base"),
         ({"doses_per_day": 9}, "doses_per_day", "1 to 4"),
         ({"doses_per_day": "1"}, "doses_per_day", "integer"),
-        ({"directions": " "}, "directions", "required"),
+        ({"when": "x" * 201}, "when", "at most 200"),
         ({"refills_authorized": 99}, "refills_authorized", "refills"),
         ({"icd10_code": "XYZ"}, "icd10_code", "not an icd-10 code"),
         ({"date_written": (TODAY + timedelta(days=1)).isoformat()}, "date_written", "future"),
@@ -325,3 +325,48 @@ def test_refills_are_created_until_the_authorised_fills_are_used(app, api, peopl
     resp = staff.post(f"{RXS}/{rx['id']}/refills")
     assert resp.status_code == 422
     assert "the prescription is cancelled" in _errors(resp)["prescription"]
+
+
+# --- the dose model ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def sol(app, people):
+    from tests.batch_helpers import seed
+
+    return seed(app)["sol"]
+
+
+def test_a_liquid_is_entered_as_a_dose_of_the_formulas_concentration(app, api, people, sol):
+    rx = _enter(
+        api("staff"),
+        people,
+        dosage_form="oral_solution",
+        formula_id=sol,
+        strength_mg=None,
+        dose_mg="1.5",
+        quantity=100,
+        titration=[{"strength_mg": "0.5", "days": 7}, {"strength_mg": "1", "days": 7}],
+    )
+    assert (rx["strength_mg"], rx["strength_text"], rx["dose_mg"]) == ("1", "1 mg/mL", "1.5")
+    assert rx["quantity_unit"] == "mL" and rx["is_titration"] is True
+    assert rx["directions"] == (
+        "Follow the titration schedule, by mouth once daily at bedtime: days 1-7 take "
+        "0.5 mL (0.5 mg); days 8-14 take 1 mL (1 mg); from day 15 take 1.5 mL (1.5 mg)."
+    )
+
+
+def test_a_dose_that_cannot_be_measured_or_made_is_refused_by_its_field(app, api, people, sol):
+    staff = api("staff")
+    before = _counts(app)
+    liquid = {"dosage_form": "oral_solution", "formula_id": sol, "strength_mg": None}
+    resp = staff.post(RXS, json=_body(people, **liquid, dose_mg="0.05", quantity=50))
+    assert resp.status_code == 422
+    assert "less than an oral syringe measures" in _errors(resp)["dose_mg"]
+    resp = staff.post(RXS, json=_body(people, **{**liquid, "strength_mg": "4.5"}, dose_mg="4.5"))
+    assert resp.status_code == 422
+    assert "is made at 1 mg/mL, not 4.5 mg/mL" in _errors(resp)["strength_mg"]
+    resp = staff.post(RXS, json=_body(people, strength_mg="2", dose_mg="4.5"))
+    assert resp.status_code == 422
+    assert "not a whole number of 2 mg capsules" in _errors(resp)["dose_mg"]
+    assert _counts(app) == before

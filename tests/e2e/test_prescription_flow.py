@@ -30,7 +30,7 @@ def test_prescription_from_entry_to_verification(page, live_server, app, pharmac
     page.fill("#q", "okoro")
     page.click("button:has-text('Find patient')")
     page.click("text=Enter prescription for James Okoro")
-    assert page.input_value("#directions") == "Take 1 capsule by mouth at bedtime"
+    assert page.input_value("#when") == "at bedtime"
     page.select_option("#prescriber_id", label="Helen Park, MD (NPI 1234567893)")
     page.fill("#strength_mg", "4.5")
     page.fill("#quantity", "30")

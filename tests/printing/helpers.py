@@ -38,11 +38,11 @@ def final_check(as_role, order_id: int) -> None:
 
 
 def filled_order(
-    app, as_role, ids, quantity=30, strength="4.5", steps=(), check=True
+    app, as_role, ids, quantity=30, strength="4.5", steps=(), check=True, dose=None
 ) -> tuple[int, int]:
     """An order fully dispensed from a released batch and, with `check`, past the pharmacist's
     final check (so its label may print); returns (order id, batch id)."""
-    oid = make_order(app, strength=strength, quantity=quantity)
+    oid = make_order(app, strength=strength, quantity=quantity, dose=dose)
     if steps:
         with app.app_context(), unit_of_work() as s:
             rx = s.get(Order, oid).prescription

@@ -248,13 +248,15 @@ def test_print_all_labels_for_checked_orders(app, as_role, ids):
 
 def test_titration_kit_labels_and_calendar(app, as_role, ids):
     oid, _bid = filled_order(
-        app, as_role, ids, quantity=60, strength="1.5", steps=(("1.5", 7), ("3", 7))
+        app, as_role, ids, quantity=60, strength="1.5", steps=(("1.5", 7), ("3", 7)), dose="4.5"
     )
     c = as_role("staff")
     pdf = _pdf(c.post(f"/print/orders/{oid}/titration-labels", data={"start_date": "2030-01-07"}))
     text = pdf_text(pdf)
-    assert "Step 1 of 2" in text and "Step 2 of 2" in text
+    # The two steps, then the maintenance dose with what is left (60 - 7 - 14 = 39 capsules).
+    assert "Step 1 of 3" in text and "Step 3 of 3" in text
     assert "Take 2 capsules (3 mg) by mouth once daily at bedtime for 7 days" in text
+    assert "Take 3 capsules (4.5 mg) by mouth once daily at bedtime (maintenance dose)" in text
     assert set(decode_barcodes(pdf, 0)) == {f"{rx_number(app, oid)}-01"}
     cal = _pdf(c.post(f"/print/orders/{oid}/titration-calendar", data={"start_date": "2030-01-07"}))
     assert page_sizes(cal) == [LETTER]
@@ -272,8 +274,9 @@ def test_titration_steps_that_need_part_capsules_are_refused(app, as_role, ids):
         rx = s.get(Order, oid).prescription
         s.add(TitrationStep(prescription_id=rx.id, position=1, strength_mg=Decimal("1.5"), days=7))
     resp = as_role("staff").post(f"/print/orders/{oid}/titration-labels")
+    # 1.5 mg is made as its own batch of 1.5 mg capsules; this order holds only 4.5 mg ones.
     assert resp.status_code == 409
-    assert "cannot be given with 4.5 mg capsules" in resp.get_data(as_text=True)
+    assert "needs 7 capsules of 1.5 mg" in resp.get_data(as_text=True)
     resp = as_role("staff").post(
         f"/print/orders/{filled_order(app, as_role, ids)[0]}/titration-labels"
     )

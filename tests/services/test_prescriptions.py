@@ -151,7 +151,11 @@ def test_intake_numbers_screens_and_creates_the_first_order(setup):
     )
     assert parse_rx_number(rx2.rx_number).sequence == 2
     rx = db.session.get(Prescription, rx.id)
-    assert rx.status == "entered" and rx.directions == "Take 1 capsule by mouth at bedtime"
+    # A titration's sig gives the steps before the maintenance dose, never only the top dose.
+    assert rx.status == "entered" and rx.directions == (
+        "Follow the titration schedule, by mouth once daily at bedtime: days 1-14 take "
+        "1 capsule (1.5 mg); days 15-28 take 1 capsule (3 mg); from day 29 take 1 capsule (4.5 mg)."
+    )
     assert rx.expires_on == date(
         rx.date_written.year + 1, rx.date_written.month, rx.date_written.day
     ) or (rx.date_written.month == 2 and rx.date_written.day == 29)
@@ -180,6 +184,8 @@ def test_a_titration_step_in_units_is_saved_with_its_dose_in_mg(setup):
         pid,
         did,
         strength_mg=D("1.5"),
+        dose_mg=D("4.5"),
+        quantity=D("132"),  # 14 + 28 capsules for the plan, then 3 a day
         titration=[
             prescriptions.StepInput(None, 14, units_per_dose=D("1")),
             prescriptions.StepInput(None, 14, units_per_dose=D("2")),

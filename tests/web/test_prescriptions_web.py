@@ -36,7 +36,7 @@ def _rx_form(pid, did, **kw):
         "strength_basis": "hcl",
         "quantity": "30",
         "doses_per_day": "1",
-        "directions": "Take 1 capsule by mouth at bedtime",
+        "when": "at bedtime",
         "refills_authorized": "2",
         "indication": "Multiple sclerosis",
         "icd10_code": "G35",
@@ -113,7 +113,7 @@ def test_staff_enters_a_prescription_and_sees_the_screening(app, as_role, people
     c = as_role("staff")
     assert "Ellis" in c.get("/prescriptions/new?q=ellis").get_data(as_text=True)
     form_page = c.get(f"/prescriptions/new?patient_id={pid}").get_data(as_text=True)
-    assert "Take 1 capsule by mouth at bedtime" in form_page
+    assert 'name="dose_mg"' in form_page and 'value="at bedtime"' in form_page
     preview = c.post("/prescriptions/new", data=_rx_form(pid, did, action="screen"))
     assert preview.status_code == 200 and 'data-code="opioid_comedication"' in preview.get_data(
         as_text=True

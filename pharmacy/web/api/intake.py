@@ -23,6 +23,7 @@ from ...extensions import db
 from ...models import Prescription
 from ...services import orders as order_svc
 from ...services import prescriptions as svc
+from ...services.prescription_dose import DEFAULT_WHEN
 from ..prescriptions import validity_months
 from . import bp, parse_body
 from .inventory import Id, In, get_or_404, plain
@@ -44,11 +45,17 @@ class PrescriptionIn(In):
     date_written: date | None = None
     dosage_form: Annotated[str, Field(max_length=30)] = ""
     formula_id: Id | None = None
+    # The product: mg per capsule (blank: one capsule of the dose), or a liquid's concentration
+    # in mg/mL (blank: the formula's concentration).
     strength_mg: Number | None = None
     strength_basis: Annotated[str, Field(max_length=4)] = "hcl"
+    dose_mg: Number | None = None  # mg each time; for capsules blank: one capsule
     quantity: Number | None = None
     doses_per_day: Count | None = 1
-    directions: Annotated[str, Field(max_length=1000)] = ""
+    # The sig is written from the dose ("Take 1.5 mL (1.5 mg) by mouth once daily at
+    # bedtime"); `when` and `extra_directions` complete it.
+    when: Annotated[str, Field(max_length=200)] = DEFAULT_WHEN
+    extra_directions: Annotated[str, Field(max_length=1000)] = ""
     refills_authorized: Count | None = 0
     indication: Annotated[str, Field(max_length=500)] = ""
     icd10_code: Annotated[str, Field(max_length=10)] = ""
@@ -125,6 +132,9 @@ def prescription_dict(rx: Prescription, *, current: bool = False) -> dict:
             "dosage_form": rx.dosage_form,
             "strength_mg": rx.strength_mg,
             "strength_basis": rx.strength_basis,
+            "strength_text": rx.strength_text,  # "4.5 mg" a capsule, "1 mg/mL" a liquid
+            "dose_mg": rx.dose_mg,
+            "is_titration": rx.is_titration,
             "quantity": rx.quantity,
             "quantity_unit": rx.quantity_unit,
             "doses_per_day": rx.doses_per_day,
