@@ -178,6 +178,14 @@ def test_hand_out_needs_the_label_printed_and_scanned(app, api, as_role, ids):
         assert row.order_id == oid and row.handed_out_by.username == "staff"
     assert _count(app, AuditEvent, action="order.handout", entity_id=str(oid)) == 1
     assert staff.post(url, json=body).status_code == 409
+    order = staff.get(f"{ORDERS}/{oid}").get_json()
+    assert order["status"] == "dispensed" and order["is_titration"] is False
+    assert [(f["quantity"], f["unit"]) for f in order["fills"]] == [("30", "capsule")]
+    assert order["final_check"]["checked_by"] == "PH"
+    assert (order["handout"]["method"], order["handout"]["counsel_outcome"]) == (
+        "pickup",
+        "declined",
+    )
 
 
 def test_a_pharmacist_may_hand_out_unscanned_with_a_reason(app, api, as_role, ids):

@@ -18,11 +18,11 @@ from ...database import unit_of_work
 from ...domain.errors import TransitionNotAllowed
 from ...extensions import db
 from ...models import Order
+from ...services import documents, handout, scan
 from ...services import orders as svc
-from ...services import scan
 from . import bp, parse_body
 from .intake import ReasonIn, optional_body
-from .inventory import In, get_or_404
+from .inventory import In, get_or_404, plain
 
 Code = Annotated[str, Field(max_length=200)]
 
@@ -33,8 +33,43 @@ class ScanIn(In):
 
 
 def order_detail(order_id: int) -> dict:
+    """The order with its history, what filled it (the batch numbers a scan expects), its
+    final check and hand-out."""
     row = db.session.get(Order, order_id)
-    return svc.order_dict(row, detail=True, events=svc.history(db.session, row))
+    out = svc.order_dict(row, detail=True, events=svc.history(db.session, row))
+    out["is_titration"] = row.prescription.is_titration
+    out["fills"] = [
+        plain(
+            {
+                "batch_id": d.batch_id,
+                "batch_number": d.batch.batch_number,
+                "quantity": d.quantity,
+                "unit": d.unit,
+                "dispensed_at": d.dispensed_at,
+            }
+        )
+        for d in documents.order_dispenses(db.session, row)
+    ]
+    check = handout.latest_check(db.session, row)
+    out["final_check"] = (
+        plain({"id": check.id, "checked_by": check.checked_by.initials, "at": check.checked_at})
+        if check
+        else None
+    )
+    given = handout.latest_handout(db.session, row)
+    out["handout"] = (
+        plain(
+            {
+                "id": given.id,
+                "method": given.method,
+                "counsel_outcome": given.counsel_outcome,
+                "at": given.handed_out_at,
+            }
+        )
+        if given
+        else None
+    )
+    return out
 
 
 def _order(order_id: int) -> Order:
