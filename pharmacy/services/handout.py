@@ -212,6 +212,9 @@ class HandoutInput:
     counsel_outcome: str  # "accepted" or "declined"
     counsel_notes: str = ""
     scan_waived_reason: str = ""  # a pharmacist's reason to hand out without a scan
+    # A contraindication found after the final check (the patient record changed): a
+    # pharmacist overrides it with a reason, or the order is held.
+    override_reason: str = ""
 
 
 def _handout_errors(actor: User, state: HandoutStatus, data: HandoutInput) -> list[FieldError]:
@@ -263,8 +266,22 @@ def hand_out(session: Session, actor: User, order: Order, data: HandoutInput) ->
     if state.check is None:
         raise TransitionNotAllowed(f"Order {order.number} has no pharmacist's final check.")
     errors = _handout_errors(actor, state, data)
+    pending = rescreen.blocking(order.prescription)
+    if pending and not actor.has_role("pharmacist"):
+        errors.append(
+            FieldError(
+                "findings",
+                "screening found "
+                + ", ".join(sorted({f.code.replace("_", " ") for f in pending}))
+                + " since the final check: a pharmacist reviews it before hand-out",
+            )
+        )
     if errors:
         raise ValidationFailed(errors)
+    if pending:
+        rescreen.override_blocking(
+            session, actor, order.prescription, data.override_reason, step="hand out"
+        )
     waived = None if state.scan else data.scan_waived_reason.strip()
     row = Handout(
         order_id=order.id,
@@ -306,3 +323,62 @@ def hand_out(session: Session, actor: User, order: Order, data: HandoutInput) ->
 
 def latest_handout(session: Session, order: Order) -> Handout | None:
     return session.scalar(select(Handout).where(Handout.order_id == order.id))
+
+
+# --- plain views for the JSON API -------------------------------------------------------------
+
+
+def check_view_dict(view: CheckView) -> dict:
+    """What the final-check screen compares, as JSON-safe data."""
+    return {
+        **view.compared(),
+        "discrepancies": [{"field": e.field, "message": e.message} for e in view.discrepancies],
+        "findings": [
+            {
+                "code": f.code,
+                "severity": f.severity,
+                "message": f.message,
+                "overridden": f.overridden_at is not None,
+            }
+            for f in view.findings
+        ],
+        "needs_override": bool(view.pending),
+        "can_pass": not view.discrepancies and not view.refused,
+    }
+
+
+def handout_status_dict(state: HandoutStatus) -> dict:
+    check = state.check
+    return audit._plain(
+        {
+            "final_check": None
+            if check is None
+            else {
+                "id": check.id,
+                "checked_by": check.checked_by.username,
+                "rph_initials": check.checked_by.initials,
+                "checked_at": check.checked_at,
+            },
+            "label_print_id": state.label_print.id if state.label_print else None,
+            "label_scan_id": state.scan.id if state.scan else None,
+            "missing": state.missing,
+        }
+    )
+
+
+def handout_dict(row: Handout) -> dict:
+    return audit._plain(
+        {
+            "id": row.id,
+            "order_id": row.order_id,
+            "method": row.method,
+            "label_print_id": row.label_print_id,
+            "label_scan_id": row.label_scan_id,
+            "scan_waived_reason": row.scan_waived_reason,
+            "counsel_outcome": row.counsel_outcome,
+            "counselled_by": row.counselled_by.username,
+            "counsel_notes": row.counsel_notes,
+            "handed_out_by": row.handed_out_by.username,
+            "handed_out_at": row.handed_out_at,
+        }
+    )

@@ -12,10 +12,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..database import utcnow
-from ..domain import screening
-from ..domain.errors import ValidationFailed
+from ..domain import lifecycle, screening
+from ..domain.errors import TransitionNotAllowed, ValidationFailed
 from ..models import Order, Patient, Prescription, ScreeningFinding, User
 from . import audit
+from . import orders as order_service
 from . import prescriptions as rx_service
 
 MIN_OVERRIDE_REASON = rx_service.MIN_OVERRIDE_REASON
@@ -181,13 +182,13 @@ def verify_refill(
 ) -> Order:
     """A pharmacist verifies a refill order (received -> verified): screening runs again and
     new contraindications need a written override."""
-    from ..domain import lifecycle
-    from . import orders as order_service
-
     rx = order.prescription
     lifecycle.check_transition("order", order.status, "verified", roles=actor.roles)
     if rx.status != "verified":
-        order_service.transition(session, actor, order, "verified", event="verify")  # explains
+        raise TransitionNotAllowed(
+            f"Order {order.number} cannot be verified: the prescription {rx.rx_number} is "
+            f"{rx.status.replace('_', ' ')}; a pharmacist verifies it first."
+        )
     rescreen(session, actor, rx, f"screened again to verify refill {order.number}", today)
     overridden = override_blocking(session, actor, rx, override_reason, step="verify the refill")
     reason = (override_reason or "").strip() if overridden else None

@@ -133,3 +133,6 @@ class HandoutForm(FlaskForm):
     scan_waived_reason = TextAreaField(
         "No scan possible: why (pharmacist)", validators=[Length(max=1000)]
     )
+    override_reason = TextAreaField(
+        "New contraindication: override reason (pharmacist)", validators=[Length(max=2000)]
+    )

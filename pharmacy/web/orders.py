@@ -117,6 +117,7 @@ def _show(
         if order.status == "dispensed"
         else None,
         handout_form=handout_form or HandoutForm(),
+        new_blocking=rescreen.blocking(order.prescription) if order.status == "checked" else [],
     ), status
 
 
@@ -214,6 +215,7 @@ def hand_out(order_id: int):
         counsel_outcome=form.counsel_outcome.data or "",
         counsel_notes=form.counsel_notes.data or "",
         scan_waived_reason=form.scan_waived_reason.data or "",
+        override_reason=form.override_reason.data or "",
     )
     try:
         with unit_of_work() as s:

@@ -14,7 +14,7 @@ from pharmacy.database import unit_of_work
 from pharmacy.domain.errors import TransitionNotAllowed, ValidationFailed
 from pharmacy.extensions import db
 from pharmacy.models import AuditEvent, Batch, FinalCheck, Handout, LabelScan, Order, User
-from pharmacy.services import handout, orders, scan
+from pharmacy.services import handout, orders, patients, scan
 from tests.batch_helpers import seed
 from tests.printing.helpers import filled_order, rx_number
 
@@ -71,6 +71,10 @@ def test_only_a_pharmacist_makes_the_final_check_and_it_is_recorded(app, as_role
     resp = as_role("staff").post(f"/print/orders/{oid}/label", data={})
     assert resp.status_code == 409 and "final check" in resp.get_data(as_text=True)
     number = rx_number(app, oid)
+    with app.app_context():
+        view = handout.check_view_dict(handout.check_view(db.session, db.session.get(Order, oid)))
+        assert view["can_pass"] and view["discrepancies"] == []
+        assert view["label"]["batch_numbers"] == [b["batch_number"] for b in view["batches"]]
     check_id = _check(app, oid, notes="looks right")
     assert _status(app, oid) == "checked"
     with app.app_context():
@@ -151,6 +155,9 @@ def test_hand_out_needs_label_printed_after_the_check_then_scanned(app, as_role,
         )
         assert (row.counsel_outcome, row.counsel_notes) == ("declined", "declined by phone")
         assert row.counselled_by.username == "staff" and row.scan_waived_reason is None
+        assert handout.handout_dict(row)["counsel_outcome"] == "declined"
+        state = handout.handout_status_dict(handout.handout_status(db.session, order))
+        assert state["missing"] == [] and state["final_check"]["checked_by"] == "pharmacist"
         moves = db.session.scalars(
             select(AuditEvent)
             .where(AuditEvent.action == "order.transition", AuditEvent.entity_id == str(oid))
@@ -233,3 +240,30 @@ def test_a_recall_holds_a_checked_order_not_yet_handed_out(app, as_role, ids):
         assert (order.status, order.held_from) == ("on_hold", "checked")
     with pytest.raises(TransitionNotAllowed):
         _hand_out(app, oid)
+
+
+def test_a_contraindication_found_after_the_check_stops_the_hand_out(app, as_role, ids):
+    oid, _ = filled_order(app, as_role, ids)
+    _print_label(as_role, oid)
+    _scan(app, oid)
+    with app.app_context(), unit_of_work() as s:
+        staff = _user(s, "staff")
+        patient = s.get(Order, oid).prescription.patient
+        data = patients.PatientInput(
+            first_name=patient.first_name,
+            last_name=patient.last_name,
+            date_of_birth=patient.date_of_birth,
+            sex=patient.sex,
+            medications="Hydromet 5 mL at night",
+        )
+        patients.update_patient(s, staff, patient, data)
+    page = as_role("staff").get(f"/orders/{oid}").get_data(as_text=True)
+    assert 'data-testid="new-findings"' in page and 'data-code="opioid_comedication"' in page
+    with pytest.raises(ValidationFailed) as exc:
+        _hand_out(app, oid)
+    assert _fields(exc) == {"findings"}
+    with pytest.raises(ValidationFailed) as exc:
+        _hand_out(app, oid, who="pharmacist")
+    assert _fields(exc) == {"override_reason"}
+    _hand_out(app, oid, who="pharmacist", override_reason="cough syrup stopped, confirmed")
+    assert _status(app, oid) == "dispensed"
