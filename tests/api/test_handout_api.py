@@ -56,12 +56,12 @@ def test_final_check_view_compares_without_writing(app, api, as_role, ids):
     resp = pharmacist.get(f"{ORDERS}/{oid}/final-check")
     assert resp.status_code == 200, resp.get_json()
     body = resp.get_json()
-    assert body["discrepancies"] == [] and body["can_check"] is True
-    assert body["compared"]["rx"]["rx_number"] == rx_number(app, oid)
-    assert body["compared"]["rx"]["strength_mg"] == "4.5"
-    [batch] = body["compared"]["batches"]
+    assert body["discrepancies"] == [] and body["can_pass"] is True
+    assert body["rx"]["rx_number"] == rx_number(app, oid)
+    assert body["rx"]["strength_mg"] == "4.5"
+    [batch] = body["batches"]
     assert (batch["status"], batch["quantity"]) == ("released", "30")
-    assert body["compared"]["label"]["quantity"] == "30"
+    assert body["label"]["quantity"] == "30"
     assert _count(app, AuditEvent) == audits and _count(app, FinalCheck) == 0
     assert api("staff").get(f"{ORDERS}/{oid}/final-check").status_code == 403
     assert api("technician").get(f"{ORDERS}/{oid}/final-check").status_code == 403
@@ -100,7 +100,7 @@ def test_a_filled_quantity_that_differs_from_the_order_is_a_discrepancy(app, api
         s.get(Order, oid).quantity = Decimal("60")
     pharmacist = api("pharmacist")
     view = pharmacist.get(f"{ORDERS}/{oid}/final-check").get_json()
-    assert view["can_check"] is False
+    assert view["can_pass"] is False
     assert any("30 capsule filled" in d["message"] for d in view["discrepancies"])
     resp = pharmacist.post(f"{ORDERS}/{oid}/final-check", json={})
     assert resp.status_code == 422 and "product" in _errors(resp)
@@ -120,7 +120,8 @@ def test_a_new_contraindication_needs_an_override_at_the_final_check(app, api, a
     assert mine["blocking"] == ["opioid_comedication"]
 
     view = pharmacist.get(f"{ORDERS}/{oid}/final-check").get_json()
-    assert "opioid_comedication" in view["needs_override"]
+    assert view["needs_override"] is True
+    assert "opioid_comedication" in [f["code"] for f in view["findings"]]
     url = f"{ORDERS}/{oid}/final-check"
     resp = pharmacist.post(url, json={"override_reason": "fine"})
     assert resp.status_code == 422 and "opioid comedication" in _errors(resp)["override_reason"]
@@ -203,6 +204,28 @@ def test_a_pharmacist_may_hand_out_unscanned_with_a_reason(app, api, as_role, id
     assert resp.status_code == 201, resp.get_json()
     out = resp.get_json()["handout"]
     assert out["label_scan_id"] is None and out["scan_waived_reason"].startswith("Barcode torn")
+    assert out["handed_out_by"] == "pharmacist"
+
+
+def test_a_contraindication_found_after_the_final_check_stops_the_hand_out(app, api, as_role, ids):
+    oid = _checked(app, api, as_role, ids)
+    staff, pharmacist = api("staff"), api("pharmacist")
+    assert staff.post(f"{ORDERS}/{oid}/label").status_code == 200
+    code = f"{rx_number(app, oid)}-01"
+    assert staff.post(f"{ORDERS}/{oid}/scan", json={"label_code": code}).status_code == 200
+    with app.app_context():
+        pid = db.session.get(Order, oid).prescription.patient_id
+        meds = db.session.get(Patient, pid).medication_list
+    staff.patch(f"/api/v1/patients/{pid}", json={"medications": [*meds, "Tramadol 50 mg"]})
+    body = {"method": "pickup", "counsel_outcome": "declined"}
+    resp = staff.post(f"{ORDERS}/{oid}/handout", json=body)
+    assert resp.status_code == 422 and "a pharmacist reviews it" in _errors(resp)["findings"]
+    resp = pharmacist.post(f"{ORDERS}/{oid}/handout", json=body)
+    assert resp.status_code == 422 and "override_reason" in _errors(resp)
+    assert _count(app, Handout) == 0 and _status(app, oid) == "checked"
+    resp = pharmacist.post(f"{ORDERS}/{oid}/handout", json={**body, "override_reason": OVERRIDE})
+    assert resp.status_code == 201, resp.get_json()
+    assert _status(app, oid) == "dispensed"
 
 
 def test_no_hand_out_before_the_final_check(app, api, as_role, ids):

@@ -42,19 +42,12 @@ class HandoutIn(In):
     counsel_outcome: Annotated[str, Field(max_length=10)] = ""  # "accepted" or "declined"
     counsel_notes: Text = ""
     scan_waived_reason: Text = ""  # a pharmacist's reason to hand out unscanned
+    # A contraindication found since the final check: a pharmacist overrides it with a reason.
+    override_reason: Text = ""
 
 
 def _order(order_id: int) -> Order:
     return get_or_404(Order, order_id, "order")
-
-
-def _finding(f) -> dict:
-    return {
-        "code": f.code,
-        "severity": f.severity,
-        "message": f.message,
-        "overridden": f.overridden_at is not None,
-    }
 
 
 def _created(body: dict, order_id: int):
@@ -77,15 +70,9 @@ def verify_order(order_id: int):
 
 @bp.get("/orders/<int:order_id>/final-check")
 def final_check_view(order_id: int):
-    view = svc.check_view(db.session, _order(order_id))
     out = {
         "order_id": order_id,
-        "compared": view.compared(),
-        "discrepancies": [e.as_dict() for e in view.discrepancies],
-        "findings": [_finding(f) for f in view.findings],
-        "refused": [f.code for f in view.refused],
-        "needs_override": [f.code for f in view.pending],
-        "can_check": not view.discrepancies and not view.refused,
+        **svc.check_view_dict(svc.check_view(db.session, _order(order_id))),
     }
     db.session.rollback()  # unsaved preview findings never reach the database
     return jsonify(out)
@@ -116,17 +103,7 @@ def final_check(order_id: int):
 @bp.get("/orders/<int:order_id>/handout")
 def handout_view(order_id: int):
     state = svc.handout_status(db.session, _order(order_id))
-    return jsonify(
-        plain(
-            {
-                "order_id": order_id,
-                "final_check_id": state.check.id if state.check else None,
-                "label_print_id": state.label_print.id if state.label_print else None,
-                "label_scan_id": state.scan.id if state.scan else None,
-                "missing": state.missing,
-            }
-        )
-    )
+    return jsonify({"order_id": order_id, **svc.handout_status_dict(state)})
 
 
 @bp.post("/orders/<int:order_id>/handout")
@@ -138,21 +115,8 @@ def hand_out(order_id: int):
         counsel_outcome=body.counsel_outcome,
         counsel_notes=body.counsel_notes,
         scan_waived_reason=body.scan_waived_reason,
+        override_reason=body.override_reason,
     )
     with unit_of_work() as s:
-        row = svc.hand_out(s, current_user, order, data)
-        given = plain(
-            {
-                "id": row.id,
-                "method": row.method,
-                "label_print_id": row.label_print_id,
-                "label_scan_id": row.label_scan_id,
-                "scan_waived_reason": row.scan_waived_reason,
-                "counsel_outcome": row.counsel_outcome,
-                "counsel_notes": row.counsel_notes,
-                "counselled_by_id": row.counselled_by_id,
-                "handed_out_by_id": row.handed_out_by_id,
-                "handed_out_at": row.handed_out_at,
-            }
-        )
+        given = svc.handout_dict(svc.hand_out(s, current_user, order, data))
     return _created({"handout": given, "order": order_detail(order_id)}, order_id)
