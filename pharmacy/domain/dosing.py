@@ -56,6 +56,12 @@ def strength_text(strength_mg: Decimal | int, unit: str) -> str:
     return mg_text(strength_mg) if unit == CAPSULE else f"{_num(strength_mg)} mg/mL"
 
 
+def strengths_text(strengths: Sequence[Decimal], unit: str) -> str:
+    """ "1.5 mg, 3 mg and 4.5 mg" (distinct, weakest first)."""
+    texts = [strength_text(s, unit) for s in sorted({Decimal(s).normalize() for s in strengths})]
+    return texts[0] if len(texts) == 1 else ", ".join(texts[:-1]) + f" and {texts[-1]}"
+
+
 def units_text(units: Decimal | int, unit: str) -> str:
     """ "1 capsule", "3 capsules", "4.5 mL"."""
     if unit == CAPSULE:
@@ -262,6 +268,7 @@ __all__ = [
     "mg_text",
     "plan_titration",
     "strength_text",
+    "strengths_text",
     "strengths_needed",
     "titration_directions",
     "unit_for",

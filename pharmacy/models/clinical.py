@@ -182,6 +182,28 @@ class Prescription(Base):
     def is_titration(self) -> bool:
         return bool(self.titration_steps)
 
+    @property
+    def strengths(self) -> list:
+        """Every product strength the patient is given: a titration step made as its own batch
+        adds its strength to the prescription's."""
+        from ..domain import dosing
+        from ..domain.errors import ValidationFailed
+        from ..domain.titration import TitrationStep as Step
+
+        steps = [Step(s.strength_mg, s.days or 0) for s in self.titration_steps]
+        try:
+            planned = dosing.plan_titration(steps, strength_mg=self.strength_mg, unit=self.unit)
+        except ValidationFailed:  # a record from before the dose model
+            planned = []
+        return sorted({self.strength_mg.normalize()} | {p.amount.strength_mg for p in planned})
+
+    @property
+    def strengths_text(self) -> str:
+        """ "1 mg/mL", or a titration's "1.5 mg, 3 mg and 4.5 mg"."""
+        from ..domain.dosing import strengths_text
+
+        return strengths_text(self.strengths, self.unit)
+
 
 class ScreeningFinding(Base):
     """One screening finding stored with the prescription it was found on, and its override."""
@@ -266,3 +288,8 @@ class Order(Base):
     @property
     def number(self) -> str:
         return f"{self.prescription.rx_number}-{self.fill_number:02d}"
+
+    @property
+    def is_titration(self) -> bool:
+        """The titration is given with the first fill; refills continue the maintenance dose."""
+        return self.fill_number == 1 and self.prescription.is_titration

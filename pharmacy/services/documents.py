@@ -36,6 +36,7 @@ from ..domain.errors import TransitionNotAllowed, ValidationFailed
 from ..domain.titration import TitrationStep as TitrationFacts
 from ..models import Batch, Dispense, Order, PharmacyProfile, Prescription, User
 from . import orders as order_service
+from .prescription_dose import maintenance_directions
 
 # Orders a pharmacist has checked (final check): the label, with their initials as RPh, goes
 # on the vial at this point or later.
@@ -76,16 +77,12 @@ def preparation(strength_mg: Decimal, basis: str, dosage_form: str) -> str:
     return f"{substance(basis)} {dosing.strength_text(strength_mg, unit)} {form}"
 
 
-def dispensed_preparation(rx: Prescription, batches: Sequence[Batch]) -> str:
-    """What the patient receives: the strengths of the batches filled, e.g. a titration's
-    'Naltrexone HCl 1.5 mg, 3 mg and 4.5 mg capsules'."""
-    strengths = sorted({b.strength_mg.normalize() for b in batches} or {rx.strength_mg})
-    if len(strengths) == 1:
-        return preparation(strengths[0], rx.strength_basis, rx.dosage_form)
-    unit = dosing.unit_for(rx.dosage_form)
-    texts = [dosing.strength_text(s, unit) for s in strengths]
+def dispensed_preparation(rx: Prescription, batches: Sequence[Batch] = ()) -> str:
+    """What the patient receives: the strengths of the batches filled (or, before a fill, the
+    prescription's), e.g. a titration's 'Naltrexone HCl 1.5 mg, 3 mg and 4.5 mg capsules'."""
+    strengths = [b.strength_mg for b in batches] or rx.strengths
     form = FORM_NAMES.get(rx.dosage_form, (rx.dosage_form.replace("_", " "),) * 2)[1]
-    listed = ", ".join(texts[:-1]) + f" and {texts[-1]}"
+    listed = dosing.strengths_text(strengths, dosing.unit_for(rx.dosage_form))
     return f"{substance(rx.strength_basis)} {listed} {form}"
 
 
@@ -182,7 +179,7 @@ def dispensing_label(session: Session, order: Order, preview: bool = False) -> D
         preparation=dispensed_preparation(rx, batches),
         quantity=_number(quantity),
         quantity_unit=unit_word(order.quantity_unit, quantity),
-        directions=rx.directions,
+        directions=rx.directions if order.is_titration else maintenance_directions(rx),
         prescriber=rx.prescriber.display_name,
         date_filled=max(d.dispensed_at for d in rows).date(),
         refills_remaining=order_service.terms(rx).refills_remaining,
@@ -192,7 +189,7 @@ def dispensing_label(session: Session, order: Order, preview: bool = False) -> D
         pharmacist_initials=_pharmacist_initials(session, order, rows, rx),
         # The queue, the order page and the label all say it is a titration.
         caption="Titration: follow the schedule on your step labels and calendar"
-        if rx.is_titration
+        if order.is_titration
         else "",
     )
 
@@ -233,6 +230,11 @@ def titration_kit(session: Session, order: Order, start: date | None = None) -> 
     rx = order.prescription
     if not rx.titration_steps:
         raise DocumentRefused(f"Prescription {rx.rx_number} has no titration plan.")
+    if not order.is_titration:
+        raise DocumentRefused(
+            f"Order {order.number} is a refill: the titration was given with the first fill, "
+            "and this fill continues the maintenance dose (print its dispensing label)."
+        )
     rows = _filled(session, order)
     filled_on = max(d.dispensed_at for d in rows).date()
     start = start or filled_on
@@ -516,7 +518,7 @@ def leaflet(session: Session, rx: Prescription, start: date | None = None) -> Le
     return LeafletData(
         pharmacy=pharmacy(session),
         patient_name=rx.patient.full_name,
-        preparation=preparation(rx.strength_mg, rx.strength_basis, rx.dosage_form),
+        preparation=dispensed_preparation(rx),
         directions=rx.directions,
         rx_number=rx.rx_number,
         journal_start=start,

@@ -311,10 +311,11 @@ _ROW_COLUMNS = (  # in OrderRow's order
     _PT.c.date_of_birth,
     _RX.c.dose_mg,
     # One probe of titration_step's (prescription_id, position) index per listed row.
-    exists()
-    .where(TitrationStep.__table__.c.prescription_id == _RX.c.id)
-    .correlate(_RX)
-    .label("is_titration"),
+    # (The titration is given with the first fill; see Order.is_titration.)
+    and_(
+        _O.c.fill_number == 1,
+        exists().where(TitrationStep.__table__.c.prescription_id == _RX.c.id).correlate(_RX),
+    ).label("is_titration"),
 )
 _ROWS_FROM = _O.join(_RX, _O.c.prescription_id == _RX.c.id).join(_PT, _RX.c.patient_id == _PT.c.id)
 
@@ -556,7 +557,7 @@ def order_dict(
             "strength_mg": str(rx.strength_mg),
             "strength": rx.strength_text,
             "dose_mg": str(rx.dose_mg),
-            "titration": rx.is_titration,
+            "titration": order.is_titration,
             "strength_basis": rx.strength_basis,
             "dosage_form": rx.dosage_form,
             "directions": rx.directions,

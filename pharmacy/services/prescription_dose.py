@@ -141,6 +141,29 @@ def stored_plan(rx: Prescription, formula: Formula | None) -> DosePlan:
     return plan(rx.dosage_form, rx.strength_mg, rx.dose_mg, steps, formula)
 
 
+def _when(directions: str) -> str:
+    return DEFAULT_WHEN if DEFAULT_WHEN in (directions or "").lower() else ""
+
+
+def maintenance_directions(rx: Prescription) -> str:
+    """A titration prescription's sig without the plan, for its refills: the titration is given
+    with the first fill, and later fills continue the maintenance dose. Extra directions written
+    after the generated sig are kept."""
+    if not rx.is_titration:
+        return rx.directions
+    steps = [StepFacts(s.strength_mg, s.days or 0) for s in rx.titration_steps]
+    when = _when(rx.directions)
+    try:
+        planned = dosing.plan_titration(steps, strength_mg=rx.strength_mg, unit=rx.unit)
+        amount = dosing.amount_per_dose(rx.dose_mg, rx.strength_mg, rx.unit)
+    except ValidationFailed:  # a record from before the dose model: the sig as entered
+        return rx.directions
+    full = dosing.titration_directions(planned, amount, rx.doses_per_day, when)
+    extra = rx.directions[len(full) + 1 :].strip() if rx.directions.startswith(full) else ""
+    sig = dosing.directions(amount, rx.doses_per_day, when)
+    return f"{sig}. {extra}" if extra else f"{sig}."
+
+
 def titration_rows(rx: Prescription) -> list[str]:
     """The schedule as the pages show it, through to the maintenance dose:
     "Days 1-14: 1 capsule (1.5 mg) once daily, from 1.5 mg capsules"."""
@@ -162,3 +185,20 @@ def titration_rows(rx: Prescription) -> list[str]:
         day = last + 1
     rows.append(f"From day {day}: {maintenance} {freq} (maintenance)")
     return rows
+
+
+def fill_supply(
+    order_quantity: Decimal, rx: Prescription, *, titration: bool
+) -> dict[Decimal, Decimal]:
+    """Units of each product strength a fill holds, for filling from one batch per strength:
+    with the titration (the first fill), each step's strength for its days, and the rest of
+    the quantity at the prescription's own strength; a refill is all the prescription's strength.
+    """
+    own = rx.strength_mg.normalize()
+    if not titration or not rx.titration_steps:
+        return {own: order_quantity}
+    steps = [StepFacts(s.strength_mg, s.days or 0) for s in rx.titration_steps]
+    planned = dosing.plan_titration(steps, strength_mg=rx.strength_mg, unit=rx.unit)
+    need = dosing.strengths_needed(planned, rx.doses_per_day)
+    need[own] = need.get(own, Decimal(0)) + order_quantity - sum(need.values(), Decimal(0))
+    return need

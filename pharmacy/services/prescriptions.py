@@ -297,9 +297,20 @@ def screen_input(
     validity_months: int = DEFAULT_VALIDITY_MONTHS,
 ) -> list[screening.Finding]:
     """Screening without saving (the "Check" button of the entry form)."""
+    return preview_input(session, data, today, validity_months)[0]
+
+
+def preview_input(
+    session: Session,
+    data: PrescriptionInput,
+    today: date | None = None,
+    validity_months: int = DEFAULT_VALIDITY_MONTHS,
+) -> tuple[list[screening.Finding], str]:
+    """Screening and the directions the label will carry, without saving."""
     today = today or date.today()
     patient, formula, dose_plan = _validate(session, data, today, validity_months)
-    assert patient is not None
+    assert patient is not None and data.doses_per_day
+    sig = dose_plan.directions(data.doses_per_day, data.when, data.extra_directions)
     return screening.screen(
         patient_facts(patient),
         screening.PrescriptionFacts(
@@ -310,7 +321,7 @@ def screen_input(
         ),
         excipients=formula_excipients(formula),
         other_active_prescriptions=other_active(session, patient.id, None, today),
-    )
+    ), sig
 
 
 def screen_prescription(session: Session, rx: Prescription, today: date) -> list[screening.Finding]:

@@ -14,6 +14,17 @@ def register_filters(app: Flask) -> None:
             return value.isoformat()
         return str(value)
 
+    @app.template_filter("order_directions")
+    def order_directions(order):
+        """The sig this fill's label carries (a titration's refill: the maintenance dose)."""
+        from ..services.prescription_dose import maintenance_directions
+
+        return (
+            order.prescription.directions
+            if order.is_titration
+            else maintenance_directions(order.prescription)
+        )
+
     @app.template_filter("titration_rows")
     def titration_rows(rx):
         from ..services.prescription_dose import titration_rows as rows

@@ -110,13 +110,15 @@ def new():
         form.patient_id.data = str(patient.id)
         return render_template("prescriptions/new.html", form=form, patient=patient, findings=None)
     patient = db.session.get(Patient, _int_or_none(form.patient_id.data) or 0)
-    status, findings = 200, None
+    status, findings, directions = 200, None, None
     if form.validate_on_submit():
         try:
             steps = parse_titration(form.titration.data)
             data = _input(form, steps)
             if request.form.get("action") == "screen":
-                findings = svc.screen_input(db.session, data, validity_months=validity_months())
+                findings, directions = svc.preview_input(
+                    db.session, data, validity_months=validity_months()
+                )
                 db.session.rollback()
             else:
                 with unit_of_work() as s:
@@ -135,7 +137,11 @@ def new():
     else:
         status = 400
     return render_template(
-        "prescriptions/new.html", form=form, patient=patient, findings=findings
+        "prescriptions/new.html",
+        form=form,
+        patient=patient,
+        findings=findings,
+        directions=directions,
     ), status
 
 

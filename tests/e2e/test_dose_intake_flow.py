@@ -50,6 +50,11 @@ def test_liquid_prescription_is_a_dose_of_the_concentration_made(page, live_serv
     page.click("button:has-text('Enter prescription')")
     assert "9.1 % off" in _field_error(page, "dose_mg")
     page.fill("#dose_mg", "4.5")
+    page.click("button:has-text('Check screening')")
+    assert (
+        page.locator("[data-testid=directions-preview]").inner_text()
+        == "Take 4.5 mL (4.5 mg) by mouth once daily at bedtime."
+    )
     page.click("button:has-text('Enter prescription')")
     page.wait_for_selector("[data-testid=rx-number]")
     assert (
@@ -83,6 +88,8 @@ def test_titration_is_refused_until_each_step_can_be_made(page, live_server, pat
     page.click("button:has-text('Enter prescription')")
     page.wait_for_selector("[data-testid=rx-number]")
     rx_number = page.locator("[data-testid=rx-number]").inner_text()
+    medicine = page.locator("[data-testid=medicine]").inner_text()
+    assert medicine == "Naltrexone HCl 1.5 mg, 3 mg and 4.5 mg capsule"
     steps = page.locator("[data-testid=titration-steps]").inner_text()
     assert "Days 1–14: 1 capsule (1.5 mg) once daily, from 1.5 mg capsules" in steps
     assert "From day 29: 1 capsule (4.5 mg) once daily (maintenance)" in steps

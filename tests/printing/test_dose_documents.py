@@ -144,3 +144,49 @@ def test_titration_dispensing_label_lists_the_strengths_and_says_titration(app, 
     text = pdf_text(_pdf(as_role("staff").post(f"/print/orders/{oid}/label")))
     assert "Naltrexone HCl 1.5 mg, 3 mg and 4.5 mg capsules" in text
     assert "Titration" in text and "Follow the titration schedule" in text
+
+
+def test_titration_leaflet_gives_the_schedule_to_the_maintenance_dose(app, as_role, ids):
+    oid = _titration_kit_order(app, as_role, ids)
+    with app.app_context(), unit_of_work() as s:
+        rx = s.get(Order, oid).prescription
+        rx.directions = "Follow the titration schedule: ...; from day 29 take 1 capsule (4.5 mg)."
+        rx_id = rx.id
+    text = pdf_text(_pdf(as_role("staff").post(f"/print/prescriptions/{rx_id}/leaflet")))
+    assert "Naltrexone HCl 1.5 mg, 3 mg and 4.5 mg capsules" in text
+    assert "from day 29 take 1 capsule (4.5 mg)" in text
+
+
+def test_liquid_titration_kit_gives_ml_of_the_concentration(app, as_role, ids):
+    """Issue 10: a 0.5 mg step of the 1 mg/mL solution printed as "Take 0.11 mL (0.5 mg)"."""
+    oid, _bid = _liquid_order(app, as_role, ids)
+    with app.app_context(), unit_of_work() as s:
+        rx = s.get(Order, oid).prescription
+        for i, (mg, days) in enumerate((("0.5", 7), ("1.5", 7))):
+            s.add(
+                TitrationStep(prescription_id=rx.id, position=i + 1, strength_mg=D(mg), days=days)
+            )
+    text = pdf_text(_pdf(as_role("staff").post(f"/print/orders/{oid}/titration-labels")))
+    assert "Take 0.5 mL (0.5 mg) by mouth once daily at bedtime for 7 days" in text
+    assert "Take 1.5 mL (1.5 mg) by mouth once daily at bedtime for 7 days" in text
+    # 30 mL - 3.5 - 10.5 = 16 mL left: three 4.5 mL doses.
+    assert "Take 4.5 mL (4.5 mg) by mouth once daily at bedtime (maintenance dose)" in text
+    assert "Qty: 13.5 mL" in text and "0.11 mL" not in text
+
+
+def test_a_titration_refill_label_gives_the_maintenance_dose_and_no_kit(app, as_role, ids):
+    oid = _titration_kit_order(app, as_role, ids)
+    with app.app_context(), unit_of_work() as s:
+        order = s.get(Order, oid)
+        order.fill_number = 2  # the patient is past the plan: this fill is maintenance
+        order.prescription.directions = (
+            "Follow the titration schedule, by mouth once daily at bedtime: days 1-14 take "
+            "1 capsule (1.5 mg); days 15-28 take 1 capsule (3 mg); from day 29 take 1 capsule "
+            "(4.5 mg)."
+        )
+    c = as_role("staff")
+    text = pdf_text(_pdf(c.post(f"/print/orders/{oid}/label")))
+    assert "Take 1 capsule (4.5 mg) by mouth once daily at bedtime." in text
+    assert "titration" not in text.lower()
+    resp = c.post(f"/print/orders/{oid}/titration-labels")
+    assert resp.status_code == 409 and "is a refill" in resp.get_data(as_text=True)

@@ -13,7 +13,8 @@ from pharmacy.database import unit_of_work
 from pharmacy.domain.errors import ValidationFailed
 from pharmacy.extensions import db
 from pharmacy.models import AuditEvent, Formula, Order, Prescription, TitrationStep
-from pharmacy.services import prescriptions
+from pharmacy.services import orders, prescriptions
+from pharmacy.services.prescription_dose import fill_supply, maintenance_directions
 from tests.rx_helpers import make_patient, make_prescriber, rx_input
 
 StepInput = prescriptions.StepInput
@@ -245,3 +246,51 @@ def test_verification_refuses_a_titration_step_the_formula_no_longer_makes(setup
     assert [e.field for e in exc.value.errors] == ["titration[0].strength_mg"]
     assert db.session.get(Prescription, rx_id).status == "entered"
     assert db.session.scalar(select(func.count()).select_from(TitrationStep)) == 2
+
+
+def test_a_titration_refill_continues_the_maintenance_dose(setup):
+    ctx, pid, did, _sol, cap = setup
+    rx = _enter(
+        ctx,
+        pid,
+        did,
+        formula_id=cap,
+        quantity=D("60"),
+        refills_authorized=2,
+        titration=[StepInput(D("1.5"), 14), StepInput(D("3"), 14)],
+        extra_directions="Swallow whole",
+    )
+    assert rx.directions.endswith("from day 29 take 1 capsule (4.5 mg). Swallow whole.")
+    assert maintenance_directions(rx) == (
+        "Take 1 capsule (4.5 mg) by mouth once daily at bedtime. Swallow whole."
+    )
+    rx_id = rx.id
+    with unit_of_work() as s:
+        rx = s.get(Prescription, rx_id)
+        prescriptions.verify(s, ctx["pharmacist"], rx)
+        refill = orders.create_refill(s, ctx["staff"], rx)
+        refill_id = refill.id
+    first, refill = db.session.get(Prescription, rx_id).orders
+    assert (first.is_titration, refill.is_titration) == (True, False)
+    rows = {r.id: r for r in orders.queue(db.session, "received")[0]}
+    rows.update({r.id: r for r in orders.queue(db.session, "verified")[0]})
+    assert (bool(rows[first.id].is_titration), bool(rows[refill_id].is_titration)) == (True, False)
+    assert rows[first.id].medicine == "4.5 mg capsule, 4.5 mg a dose"
+
+
+def test_fill_supply_gives_units_per_strength_for_one_batch_each(setup):
+    ctx, pid, did, _sol, cap = setup
+    rx = _enter(
+        ctx,
+        pid,
+        did,
+        formula_id=cap,
+        quantity=D("60"),
+        titration=[StepInput(D("1.5"), 14), StepInput(D("3"), 14)],
+    )
+    assert fill_supply(D("60"), rx, titration=True) == {
+        D("1.5"): D("14"),
+        D("3"): D("14"),
+        D("4.5"): D("32"),
+    }
+    assert fill_supply(D("60"), rx, titration=False) == {D("4.5"): D("60")}
