@@ -169,6 +169,7 @@ def test_check_screens_without_saving(app, api, people):
     body = resp.get_json()
     assert [f["code"] for f in body["findings"]] == ["opioid_comedication"]
     assert body["verifiable"] is True
+    assert body["directions"] == "Take 1 capsule (4.5 mg) by mouth once daily at bedtime."
     resp = staff.post(f"{RXS}/check", json=_body(people, strength_mg="8"))
     assert resp.get_json()["verifiable"] is False
     resp = staff.post(f"{RXS}/check", json=_body(people, quantity=-1))

@@ -185,14 +185,17 @@ def _fresh(rx_id: int):
 
 @bp.post("/prescriptions/check")
 def check_prescription():
-    """Screening of a prescription as it would be entered, without saving anything."""
+    """Screening of a prescription as it would be entered, and the directions its label will
+    carry, without saving anything."""
     data = _input(parse_body(PrescriptionIn))
     try:
-        found = svc.screen_input(db.session, data, validity_months=validity_months())
+        found, sig = svc.preview_input(db.session, data, validity_months=validity_months())
     finally:
         db.session.rollback()
     verifiable = not any(f.severity == screening.REFUSED for f in found)
-    return jsonify({"findings": [f.as_dict() for f in found], "verifiable": verifiable})
+    return jsonify(
+        {"findings": [f.as_dict() for f in found], "verifiable": verifiable, "directions": sig}
+    )
 
 
 @bp.post("/prescriptions")

@@ -37,7 +37,7 @@ def order_detail(order_id: int) -> dict:
     final check and hand-out."""
     row = db.session.get(Order, order_id)
     out = svc.order_dict(row, detail=True, events=svc.history(db.session, row))
-    out["is_titration"] = row.prescription.is_titration
+    out["is_titration"] = row.is_titration  # the plan is given with the first fill
     out["fills"] = [
         plain(
             {
