@@ -72,6 +72,8 @@ def test_create_patient_is_saved_and_audited(app, api):
         ({"first_name": ""}, "first_name", "required"),
         ({"date_of_birth": "2999-01-01"}, "date_of_birth", "in the future"),
         ({"date_of_birth": "1961-13-40"}, "date_of_birth", "date"),
+        ({"date_of_birth": 0}, "date_of_birth", "yyyy-mm-dd"),  # not 1970-01-01
+        ({"date_of_birth": "12/04/1961"}, "date_of_birth", "yyyy-mm-dd"),
         ({"sex": "x"}, "sex", "must be one of"),
         ({"phone": "12"}, "phone", "at least 7 digits"),
         ({"liver_disease": "mild"}, "liver_disease", "must be one of"),

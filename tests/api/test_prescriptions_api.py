@@ -131,6 +131,7 @@ def test_intake_with_a_titration_plan_in_mg_and_in_units(app, api, people):
         ({"icd10_code": "XYZ"}, "icd10_code", "not an icd-10 code"),
         ({"date_written": (TODAY + timedelta(days=1)).isoformat()}, "date_written", "future"),
         ({"promised_on": "2001-01-01"}, "promised_on", "past"),
+        ({"date_written": 86400}, "date_written", "yyyy-mm-dd"),
         ({"titration": [{"strength_mg": "1", "days": 0}]}, "titration[0].days", "at least 1"),
         ({"titration": [{"days": 7}]}, "titration[0]", "either a strength"),
         ({"patient": 1}, "patient", "not permitted"),

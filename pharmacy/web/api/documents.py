@@ -9,7 +9,6 @@ for a titration kit or leaflet).
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from flask import abort, jsonify
@@ -23,8 +22,7 @@ from ...extensions import db
 from ...models import Batch, Order, Prescription
 from ...services import print_jobs, printing
 from ..printing import pdf_response
-from . import bp
-from .intake import optional_body
+from . import Day, bp, optional_body
 from .inventory import MAX_ID, In
 
 
@@ -36,7 +34,7 @@ class PrintIn(In):
 
 
 class DatedPrintIn(PrintIn):
-    start_date: date | None = None  # day 1 of the titration calendar / journal
+    start_date: Day | None = None  # day 1 of the titration calendar / journal
 
 
 @bp.errorhandler(LabelError)

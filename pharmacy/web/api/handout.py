@@ -20,8 +20,7 @@ from ...extensions import db
 from ...models import Order
 from ...services import handout as svc
 from ...services import rescreen
-from . import bp
-from .intake import optional_body
+from . import bp, optional_body
 from .inventory import In, get_or_404, plain
 from .order_moves import order_detail
 

@@ -12,7 +12,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated
 
-from flask import jsonify, request, url_for
+from flask import jsonify, url_for
 from flask_login import current_user
 from pydantic import Field
 
@@ -25,7 +25,7 @@ from ...services import orders as order_svc
 from ...services import prescriptions as svc
 from ...services.prescription_dose import DEFAULT_WHEN
 from ..prescriptions import validity_months
-from . import bp, parse_body
+from . import Day, bp, optional_body, parse_body
 from .inventory import Id, In, get_or_404, plain
 
 Number = Annotated[Decimal, Field(allow_inf_nan=False, max_digits=14)]
@@ -42,7 +42,7 @@ class StepIn(In):
 class PrescriptionIn(In):
     patient_id: Id | None = None
     prescriber_id: Id | None = None
-    date_written: date | None = None
+    date_written: Day | None = None
     dosage_form: Annotated[str, Field(max_length=30)] = ""
     formula_id: Id | None = None
     # The product: mg per capsule (blank: one capsule of the dose), or a liquid's concentration
@@ -60,7 +60,7 @@ class PrescriptionIn(In):
     indication: Annotated[str, Field(max_length=500)] = ""
     icd10_code: Annotated[str, Field(max_length=10)] = ""
     titration: list[StepIn] = Field(default=[], max_length=20)
-    promised_on: date | None = None
+    promised_on: Day | None = None
 
 
 class VerifyIn(In):
@@ -72,12 +72,7 @@ class ReasonIn(In):
 
 
 class RefillIn(In):
-    promised_on: date | None = None
-
-
-def optional_body(model: type[In]) -> In:
-    """An empty body is the same as {} (a resume or a refill needs nothing)."""
-    return parse_body(model) if request.get_data(cache=True).strip() else model()
+    promised_on: Day | None = None
 
 
 def _input(body: PrescriptionIn) -> svc.PrescriptionInput:

@@ -20,8 +20,8 @@ from ...extensions import db
 from ...models import Order
 from ...services import documents, handout, scan
 from ...services import orders as svc
-from . import bp, parse_body
-from .intake import ReasonIn, optional_body
+from . import bp, optional_body, parse_body
+from .intake import ReasonIn
 from .inventory import In, get_or_404, plain
 
 Code = Annotated[str, Field(max_length=200)]

@@ -8,7 +8,6 @@ An update (PATCH) changes only the fields sent; the rest keep their recorded val
 from __future__ import annotations
 
 from dataclasses import fields
-from datetime import date
 from typing import Annotated
 
 from flask import jsonify, request, url_for
@@ -21,7 +20,7 @@ from ...extensions import db
 from ...models import Patient, Prescriber, Prescription
 from ...services import patients as svc
 from ...services import rescreen
-from . import bp, parse_body
+from . import Day, bp, parse_body
 from .inventory import In, get_or_404, plain
 
 Name = Annotated[str, Field(max_length=80)]
@@ -31,7 +30,7 @@ Entry = Annotated[str, Field(min_length=1, max_length=200)]
 class PatientIn(In):
     first_name: Name = ""
     last_name: Name = ""
-    date_of_birth: date | None = None
+    date_of_birth: Day | None = None
     sex: Annotated[str, Field(max_length=16)] = ""
     address: Annotated[str, Field(max_length=1000)] = ""
     phone: Annotated[str, Field(max_length=40)] = ""
