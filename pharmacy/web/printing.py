@@ -11,20 +11,16 @@ from datetime import date
 
 from flask import Blueprint, Response, abort, render_template, request
 from flask_login import current_user
-from sqlalchemy import String, cast, select
 
-import labels
 from labels import LabelError
 
 from ..database import unit_of_work
 from ..domain.errors import ValidationFailed
 from ..extensions import db
-from ..models import Batch, Dispense, LabelPrint, Order, Prescription
-from ..services import documents, printing
+from ..models import Batch, LabelPrint, Order, Prescription
+from ..services import print_jobs, printing
 
 bp = Blueprint("printing", __name__, url_prefix="/print")
-
-READY_JOB_LIMIT = 200
 
 
 @bp.errorhandler(LabelError)
@@ -84,11 +80,12 @@ def _date(name: str) -> date | None:
         raise ValidationFailed.single(name, f"{raw!r} is not a date (YYYY-MM-DD)") from None
 
 
-def _pdf(printed: printing.Printed, filename: str) -> Response:
-    safe = re.sub(r"[^A-Za-z0-9._-]+", "-", filename)
-    resp = Response(printed.pdf, mimetype="application/pdf")
+def pdf_response(out: print_jobs.Output) -> Response:
+    """The PDF inline, with the print-log rows it created (also used by the JSON API)."""
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "-", out.filename)
+    resp = Response(out.printed.pdf, mimetype="application/pdf")
     resp.headers["Content-Disposition"] = f'inline; filename="{safe}"'
-    resp.headers["X-Print-Log"] = ",".join(str(row.id) for row in printed.logs)
+    resp.headers["X-Print-Log"] = ",".join(str(row.id) for row in out.printed.logs)
     return resp
 
 
@@ -105,121 +102,43 @@ def _locked(model, entity_id: int):
 def dispensing_label(order_id: int):
     options = _options()
     with unit_of_work() as s:
-        order = _locked(Order, order_id)
-        data = documents.dispensing_label(s, order)
-        printed = printing.print_document(
-            s,
-            current_user,
-            "dispensing_label",
-            order.id,
-            lambda job: labels.render_dispensing_labels(
-                [data] * job.copies, job.stock, job.start_position, reprint=job.reprint
-            ),
-            options,
-        )
-        name = f"label-{order.number}.pdf"
-    return _pdf(printed, name)
+        out = print_jobs.dispensing_label(s, current_user, _locked(Order, order_id), options)
+    return pdf_response(out)
 
 
 @bp.route("/orders/<int:order_id>/titration-labels", methods=["POST"])
 def titration_labels(order_id: int):
-    options = _options()
-    start = _date("start_date")
+    options, start = _options(), _date("start_date")
     with unit_of_work() as s:
         order = _locked(Order, order_id)
-        kit = documents.titration_kit(s, order, start)
-        printed = printing.print_document(
-            s,
-            current_user,
-            "titration_labels",
-            order.id,
-            lambda job: labels.render_titration_labels(
-                kit, job.stock, job.start_position, reprint=job.reprint
-            ),
-            options,
-        )
-        name = f"titration-labels-{order.number}.pdf"
-    return _pdf(printed, name)
+        out = print_jobs.titration_labels(s, current_user, order, options, start)
+    return pdf_response(out)
 
 
 @bp.route("/orders/<int:order_id>/titration-calendar", methods=["POST"])
 def titration_calendar(order_id: int):
-    options = _options()
-    start = _date("start_date")
+    options, start = _options(), _date("start_date")
     with unit_of_work() as s:
         order = _locked(Order, order_id)
-        kit = documents.titration_kit(s, order, start)
-        printed = printing.print_document(
-            s,
-            current_user,
-            "titration_calendar",
-            order.id,
-            lambda job: labels.render_titration_calendar(
-                kit, watermark="REPRINT" if job.reprint else None
-            ),
-            options,
-        )
-        name = f"titration-calendar-{order.number}.pdf"
-    return _pdf(printed, name)
+        out = print_jobs.titration_calendar(s, current_user, order, options, start)
+    return pdf_response(out)
 
 
 @bp.route("/prescriptions/<int:rx_id>/leaflet", methods=["POST"])
 def leaflet(rx_id: int):
-    options = _options()
-    start = _date("start_date")
+    options, start = _options(), _date("start_date")
     with unit_of_work() as s:
-        rx = _locked(Prescription, rx_id)
-        data = documents.leaflet(s, rx, start)
-        printed = printing.print_document(
-            s, current_user, "leaflet", rx.id, lambda job: labels.render_leaflet(data), options
-        )
-        name = f"leaflet-{rx.rx_number}.pdf"
-    return _pdf(printed, name)
+        out = print_jobs.leaflet(s, current_user, _locked(Prescription, rx_id), options, start)
+    return pdf_response(out)
 
 
 @bp.route("/ready-labels", methods=["POST"])
 def ready_labels():
-    """The queue board's "print all labels for ready orders": every ready, filled order whose
-    label has not been printed yet, in one PDF (reprints go through the order's own page)."""
+    """The queue board's "print all labels for ready orders"."""
     options = _options()
     with unit_of_work() as s:
-        labelled = (
-            select(LabelPrint.id)
-            .where(
-                LabelPrint.document == "dispensing_label",
-                LabelPrint.entity == "rx_order",
-                LabelPrint.entity_id == cast(Order.id, String),
-            )
-            .exists()
-        )
-        filled = select(Dispense.id).where(Dispense.order_id == Order.id).exists()
-        orders = list(
-            s.scalars(
-                select(Order)
-                # Checked by a pharmacist (final check): the label carries their initials.
-                .where(Order.status == "checked", filled, ~labelled)
-                .order_by(Order.id)
-                .limit(READY_JOB_LIMIT)
-                .with_for_update(of=Order)
-            )
-        )
-        if not orders:
-            raise documents.DocumentRefused(
-                "No checked order is waiting for its first label: every order past its final "
-                "check has been printed. Reprint a single label from its order page."
-            )
-        data = [documents.dispensing_label(s, o) for o in orders]
-        printed = printing.print_documents(
-            s,
-            current_user,
-            "dispensing_label",
-            [o.id for o in orders],
-            lambda job: labels.render_dispensing_labels(
-                data, job.stock, job.start_position, reprint=job.reprint
-            ),
-            options,
-        )
-    return _pdf(printed, f"ready-labels-{date.today().isoformat()}.pdf")
+        out = print_jobs.ready_labels(s, current_user, options)
+    return pdf_response(out)
 
 
 # --- batches ----------------------------------------------------------------------------------
@@ -229,34 +148,13 @@ def ready_labels():
 def batch_label(batch_id: int):
     options = _options()
     with unit_of_work() as s:
-        batch = _locked(Batch, batch_id)
-        data = documents.batch_label(s, batch)
-        printed = printing.print_document(
-            s,
-            current_user,
-            "batch_label",
-            batch.id,
-            lambda job: labels.render_batch_label(
-                data, job.stock, job.start_position, job.copies, reprint=job.reprint
-            ),
-            options,
-        )
-        name = f"batch-label-{batch.batch_number}.pdf"
-    return _pdf(printed, name)
+        out = print_jobs.batch_label(s, current_user, _locked(Batch, batch_id), options)
+    return pdf_response(out)
 
 
 @bp.route("/batches/<int:batch_id>/worksheet", methods=["POST"])
 def worksheet(batch_id: int):
     options = _options()
     with unit_of_work() as s:
-        batch = _locked(Batch, batch_id)
-        data = documents.worksheet(s, batch)
-        status_mark = documents.worksheet_watermark(batch)
-
-        def render(job: printing.Job) -> bytes:
-            marks = [m for m in ("REPRINT" if job.reprint else None, status_mark) if m]
-            return labels.render_worksheet(data, watermark=" · ".join(marks) or None)
-
-        printed = printing.print_document(s, current_user, "worksheet", batch.id, render, options)
-        name = f"worksheet-{batch.batch_number}.pdf"
-    return _pdf(printed, name)
+        out = print_jobs.worksheet(s, current_user, _locked(Batch, batch_id), options)
+    return pdf_response(out)

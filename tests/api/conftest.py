@@ -18,6 +18,10 @@ class ApiClient:
             )
         return self.client.post(url, json=json, headers=headers)
 
+    def patch(self, url, json=None, **kw):
+        headers = {"Authorization": f"Bearer {self.token}", **kw.pop("headers", {})}
+        return self.client.patch(url, json=json, headers=headers)
+
     def get(self, url, **kw):
         headers = {"Authorization": f"Bearer {self.token}", **kw.pop("headers", {})}
         return self.client.get(url, headers=headers, **kw)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
+from datetime import date
 from decimal import Decimal
-from typing import TypeVar
+from typing import Annotated, TypeVar
 
 from flask import Blueprint, request
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, BeforeValidator, ValidationError
 
 from ...domain.errors import FieldError, ValidationFailed
 
@@ -43,12 +45,35 @@ def parse_body(model: type[M]) -> M:
         ) from None
 
 
+def optional_body(model: type[M]) -> M:
+    """An empty body is the same as {} (a resume, a verify or a print may need nothing)."""
+    return parse_body(model) if request.get_data(cache=True).strip() else model()
+
+
+def _iso_day(value: object) -> object:
+    # Only "YYYY-MM-DD": pydantic would otherwise read the number 0 as 1970-01-01, a wrong
+    # date of birth nobody typed.
+    if value is None or isinstance(value, date):
+        return value
+    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
+        return value.strip()
+    raise ValueError("must be a date written YYYY-MM-DD")
+
+
+Day = Annotated[date, BeforeValidator(_iso_day)]
+
+
 def register_api(app) -> None:
     from ...extensions import csrf
     from . import (
         batches,  # noqa: F401  (routes: batches, recall traces)
         calculations,  # noqa: F401  (routes)
+        documents,  # noqa: F401  (routes: labels and documents as PDF)
+        handout,  # noqa: F401  (routes: refill verification, final check, hand-out)
+        intake,  # noqa: F401  (routes: prescriptions, verification, refills)
         inventory,  # noqa: F401  (routes: lots)
+        order_moves,  # noqa: F401  (routes: hold / resume / cancel, scan)
+        people,  # noqa: F401  (routes: patients, prescribers)
         prescriptions,  # noqa: F401  (routes: screening, orders)
     )
 

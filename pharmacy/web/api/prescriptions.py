@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Literal
 
-from flask import abort, jsonify, request
+from flask import jsonify, request
 from pydantic import BaseModel, ConfigDict, Field
 
 from ...domain import screening
@@ -14,6 +14,8 @@ from ...extensions import db
 from ...models import Order
 from ...services import orders as order_svc
 from . import bp, parse_body
+from .inventory import get_or_404
+from .order_moves import order_detail
 
 
 class _In(BaseModel):
@@ -81,7 +83,5 @@ def orders():
 
 @bp.get("/orders/<int:order_id>")
 def order(order_id: int):
-    row = db.session.get(Order, order_id) or abort(404, f"order {order_id} does not exist")
-    return jsonify(
-        order_svc.order_dict(row, detail=True, events=order_svc.history(db.session, row))
-    )
+    get_or_404(Order, order_id, "order")
+    return jsonify(order_detail(order_id))
