@@ -33,7 +33,7 @@ from .forms import apply_errors
 bp = Blueprint("batches", __name__, url_prefix="/batches")
 
 ROLE_LABELS = {
-    "active": "API",
+    "active": "active (API)",
     "diluent": "aliquot: diluent for the stock",
     "aliquot": "aliquot taken from the stock",
     "capsule_shell": "capsule shell",
