@@ -386,7 +386,7 @@ def dispense(batch_id: int):
             return redirect(url_for("batches.show", batch_id=batch.id))
     else:
         status = 400
-    outstanding = {o.id: service.outstanding(db.session, o) for o in orders}
+    outstanding = {o.id: service.outstanding(db.session, o, batch.strength_mg) for o in orders}
     return render_template(
         "batches/dispense.html", batch=batch, form=form, orders=orders, outstanding=outstanding
     ), status

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from pharmacy.database import unit_of_work
 from pharmacy.domain.errors import TransitionNotAllowed
 from pharmacy.extensions import db
-from pharmacy.models import AuditEvent, Batch, Dispense, Order, User
+from pharmacy.models import AuditEvent, Batch, Dispense, Order, TitrationStep, User
 from pharmacy.services import orders as order_service
 from tests.api.conftest import api as api_fixture
 from tests.batch_helpers import latest_batch, make_order, passing_weights, seed, start_form
@@ -24,9 +24,10 @@ def ids(app, pharmacy):
     return seed(app)
 
 
-def _released(app, as_role, ids):
+def _released(app, as_role, ids, strength="4.5", quantity="100"):
     tech = as_role("technician")
-    assert tech.post("/batches/new", data=start_form(ids)).status_code == 302
+    form = start_form(ids, strength_mg=strength, quantity=quantity)
+    assert tech.post("/batches/new", data=form).status_code == 302
     bid = latest_batch(app)
     assert tech.post(f"/batches/{bid}/weights", data=plan_weights(app, bid)).status_code == 302
     qc = {
@@ -34,9 +35,10 @@ def _released(app, as_role, ids):
         "shell_mg": "96",
         "appearance": "uniform white",
         "appearance_ok": "y",
-        "units_made": "100",
+        "units_made": quantity,
     }
-    assert tech.post(f"/batches/{bid}/qc", data=qc).status_code == 302
+    resp = tech.post(f"/batches/{bid}/qc", data=qc)
+    assert resp.status_code == 302, resp.get_data(as_text=True)
     assert as_role("pharmacist").post(f"/batches/{bid}/release").status_code == 302
     return bid
 
@@ -156,3 +158,30 @@ def test_fill_all_over_the_api(app, api, ids, as_role):
     assert [d["order"]["id"] for d in out["dispenses"]] == [a]
     assert out["skipped"][0]["order_id"] == b and "60 left" in out["skipped"][0]["reason"]
     assert out["batch"]["units_remaining"] == 60
+
+
+def test_a_titration_order_is_filled_from_one_batch_per_step_strength(app, as_role, ids):
+    _only_these_orders(app)
+    order = make_order(app, strength="3", quantity=30)
+    with app.app_context(), unit_of_work() as s:
+        rx = s.get(Order, order).prescription
+        # 1.5 mg for 7 days is half a 3 mg capsule: it needs 1.5 mg capsules of its own.
+        s.add(TitrationStep(prescription_id=rx.id, position=1, strength_mg=D("1.5"), days=7))
+        s.add(TitrationStep(prescription_id=rx.id, position=2, strength_mg=D("3"), days=None))
+    main = _released(app, as_role, ids, strength="3")
+    tech = as_role("technician")
+    resp = tech.post(f"/batches/{main}/dispense", data={"order_id": order, "quantity": "30"})
+    assert resp.status_code == 302
+    assert _status(app, order)[0] == "verified"  # the 1.5 mg step is not covered yet
+
+    step = _released(app, as_role, ids, strength="1.5", quantity="10")
+    page = tech.get(f"/batches/{step}/dispense").get_data(as_text=True)
+    assert f'value="{order}"' in page
+    resp = tech.post(f"/batches/{step}/dispense", data={"order_id": order, "quantity": "8"})
+    assert resp.status_code == 422 and "needs 7 more" in form_error(resp, "quantity")
+    resp = tech.post(f"/batches/{step}/dispense", data={"order_id": order, "quantity": "7"})
+    assert resp.status_code == 302
+    assert _status(app, order)[0] == "ready"
+    with app.app_context():
+        rows = db.session.scalars(select(Dispense).order_by(Dispense.id)).all()
+        assert [(r.batch_id, r.quantity) for r in rows] == [(main, D("30")), (step, D("7"))]
