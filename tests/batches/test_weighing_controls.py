@@ -248,3 +248,14 @@ def test_a_small_batch_checks_every_capsule(app, as_role, ids):
     assert resp.status_code == 422 and "weigh exactly 7 capsules" in form_error(resp, "weights")
     resp = tech.post(f"/batches/{bid}/qc", data={**qc, "weights": passing_weights(7)})
     assert resp.status_code == 302
+
+
+def test_the_worksheet_names_the_aliquot_lines(app, as_role, ids):
+    from pharmacy.services import documents
+
+    bid = _start(app, as_role("technician"), ids, strength_mg="0.5")
+    with app.app_context():
+        sheet = documents.worksheet(db.session, db.session.get(Batch, bid))
+        names = [lot.component for lot in sheet.lots]
+    assert names[1].endswith("(aliquot: diluent)")
+    assert names[2].endswith("(aliquot taken from the stock)")
