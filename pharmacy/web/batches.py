@@ -11,6 +11,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from ..database import unit_of_work
+from ..domain import filling
 from ..domain.errors import ValidationFailed
 from ..domain.weighing import LIQUID_VOLUME_TOLERANCE
 from ..extensions import db
@@ -387,8 +388,18 @@ def dispense(batch_id: int):
     else:
         status = 400
     outstanding = {o.id: service.outstanding(db.session, o, batch.strength_mg) for o in orders}
+    days = {o.id: service.days_supply(o, batch) for o in orders}
+    short = {
+        i: not filling.bud_covers(batch.beyond_use_date, date.today(), d) for i, d in days.items()
+    }
     return render_template(
-        "batches/dispense.html", batch=batch, form=form, orders=orders, outstanding=outstanding
+        "batches/dispense.html",
+        batch=batch,
+        form=form,
+        orders=orders,
+        outstanding=outstanding,
+        days=days,
+        bud_short=short,
     ), status
 
 

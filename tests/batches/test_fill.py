@@ -60,6 +60,8 @@ def test_a_batch_expiring_before_the_last_dose_needs_a_pharmacists_reason(app, a
     bid = _released(app, as_role, ids)  # BUD: 45 days (the API lot's expiry)
     order = make_order(app, quantity=60)  # one a day: the last dose is on day 60
     tech, rph = as_role("technician"), as_role("pharmacist")
+    page = tech.get(f"/batches/{bid}/dispense").get_data(as_text=True)
+    assert "BUD ends first: a pharmacist's reason is needed" in page
     data = {"order_id": order, "quantity": "60"}
     resp = tech.post(f"/batches/{bid}/dispense", data=data)
     assert resp.status_code == 422
