@@ -68,6 +68,7 @@ POLICY: dict[str, str | frozenset[str]] = {
     "batches.recall": PHARMACIST,
     "batches.dispense": CLINICAL,
     "batches.fill_all": CLINICAL,
+    "batches.accept_lot_potency": PHARMACIST,
     "batches.trace": CLINICAL,
     "batches.trace_csv": CLINICAL,
     "batches.recall_lot": PHARMACIST,
@@ -87,6 +88,7 @@ POLICY: dict[str, str | frozenset[str]] = {
     "api.batch_reject": CLINICAL,  # as batches.reject: a checked batch needs a pharmacist
     "api.batch_dispense": CLINICAL,
     "api.batch_fill_all": CLINICAL,
+    "api.lot_potency_acceptance": PHARMACIST,
     "api.capsules": CLINICAL,
     "api.liquids": CLINICAL,
     "api.weight_check": CLINICAL,

@@ -3,6 +3,7 @@ moves to `ready`)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, timedelta
 from decimal import ROUND_CEILING, Decimal
 
@@ -37,3 +38,27 @@ def path_to_ready(status: str, held_from: str | None = None) -> list[str]:
             raise ValueError("a held order needs the status it was held from")
         return [held_from, *_TO_READY[held_from]]
     return list(_TO_READY[status])
+
+
+def requirements(
+    strength_mg: Decimal,
+    quantity: Decimal,
+    unit: str,
+    doses_per_day: int,
+    steps: Sequence[tuple[Decimal, int | None, int | None]] = (),
+) -> dict[Decimal, Decimal]:
+    """What an order needs per product strength: the prescription's strength for its
+    quantity, and for a titration, each capsule step whose dose is not a whole number of the
+    prescription's capsules its own strength (one capsule a dose, for the step's days).
+    `steps` are (mg per dose, days or None for "then continue", units per dose or None)."""
+    need = {strength_mg: Decimal(quantity)}
+    if unit != "capsule":
+        return need  # a liquid measures every step from the one concentration
+    for mg, days, units in steps:
+        if units is not None or days is None:
+            continue  # given in capsules of the prescription's strength
+        per_dose = Decimal(mg) / strength_mg
+        if per_dose == per_dose.to_integral_value():
+            continue
+        need[Decimal(mg)] = need.get(Decimal(mg), Decimal(0)) + Decimal(days * doses_per_day)
+    return need

@@ -11,8 +11,9 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from ..database import unit_of_work
+from ..domain import filling
 from ..domain.errors import ValidationFailed
-from ..domain.weighing import LIQUID_VOLUME_TOLERANCE
+from ..domain.weighing import LIQUID_VOLUME_TOLERANCE, potency_out_of_range
 from ..extensions import db
 from ..models import Balance, Batch, IngredientLot, Order
 from ..models.batches import BATCH_STATUSES
@@ -33,7 +34,7 @@ from .forms import apply_errors
 bp = Blueprint("batches", __name__, url_prefix="/batches")
 
 ROLE_LABELS = {
-    "active": "API",
+    "active": "active (API)",
     "diluent": "aliquot: diluent for the stock",
     "aliquot": "aliquot taken from the stock",
     "capsule_shell": "capsule shell",
@@ -386,9 +387,19 @@ def dispense(batch_id: int):
             return redirect(url_for("batches.show", batch_id=batch.id))
     else:
         status = 400
-    outstanding = {o.id: service.outstanding(db.session, o) for o in orders}
+    outstanding = {o.id: service.outstanding(db.session, o, batch.strength_mg) for o in orders}
+    days = {o.id: service.days_supply(o, batch) for o in orders}
+    short = {
+        i: not filling.bud_covers(batch.beyond_use_date, date.today(), d) for i, d in days.items()
+    }
     return render_template(
-        "batches/dispense.html", batch=batch, form=form, orders=orders, outstanding=outstanding
+        "batches/dispense.html",
+        batch=batch,
+        form=form,
+        orders=orders,
+        outstanding=outstanding,
+        days=days,
+        bud_short=short,
     ), status
 
 
@@ -454,6 +465,33 @@ def trace_csv():
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="recall-{name}.csv"'},
     )
+
+
+@bp.app_template_global("api_potency")
+def api_potency(lot: IngredientLot) -> dict:
+    """The lot's potency on the anhydrous basis and whether it still needs an acceptance."""
+    percent = service.lot_potency(lot)
+    return {
+        "percent": percent,
+        "out_of_range": potency_out_of_range(percent),
+        "needs_acceptance": service.needs_acceptance(lot),
+    }
+
+
+@bp.route("/lots/<int:lot_id>/accept-potency", methods=["POST"])
+def accept_lot_potency(lot_id: int):
+    """A pharmacist documents, e.g. at lot release, why a potency outside 98-102 % is fine."""
+    lot = db.session.get(IngredientLot, lot_id) or abort(404)
+    form = NoteForm()
+    form.validate_on_submit()
+    try:
+        with unit_of_work() as s:
+            service.accept_potency(s, current_user, lot, form.reason.data or "")
+    except ValidationFailed as exc:
+        flash("; ".join(e.message for e in exc.errors), "error")
+    else:
+        flash(f"Potency of lot {lot.lot_number} accepted for use.", "success")
+    return redirect(url_for("inventory.lot", lot_id=lot.id))
 
 
 @bp.route("/trace/lot/<int:lot_id>/recall", methods=["POST"])

@@ -248,3 +248,55 @@ def test_a_small_batch_checks_every_capsule(app, as_role, ids):
     assert resp.status_code == 422 and "weigh exactly 7 capsules" in form_error(resp, "weights")
     resp = tech.post(f"/batches/{bid}/qc", data={**qc, "weights": passing_weights(7)})
     assert resp.status_code == 302
+
+
+def test_the_worksheet_names_the_aliquot_lines(app, as_role, ids):
+    from pharmacy.services import documents
+
+    bid = _start(app, as_role("technician"), ids, strength_mg="0.5")
+    with app.app_context():
+        sheet = documents.worksheet(db.session, db.session.get(Batch, bid))
+        names = [lot.component for lot in sheet.lots]
+    assert names[1].endswith("(aliquot: diluent)")
+    assert names[2].endswith("(aliquot taken from the stock)")
+
+
+def test_a_pharmacist_accepts_a_lots_potency_on_the_lot_page_before_any_batch(app, as_role, ids):
+    lot_id = ids["lots"]["NTX-25002"]
+    with app.app_context(), unit_of_work() as s:
+        s.get(IngredientLot, lot_id).assay_percent = D("102.6")
+    tech, rph = as_role("technician"), as_role("pharmacist")
+    page = tech.get(f"/inventory/lots/{lot_id}").get_data(as_text=True)
+    assert "Potency 102.6 % (anhydrous basis)" in page and "accept-potency" not in page
+    assert (
+        tech.post(f"/batches/lots/{lot_id}/accept-potency", data={"reason": "x"}).status_code == 403
+    )
+    rph.post(f"/batches/lots/{lot_id}/accept-potency", data={"reason": ""})
+    with app.app_context():
+        assert db.session.get(IngredientLot, lot_id).potency_accepted_at is None
+    resp = rph.post(
+        f"/batches/lots/{lot_id}/accept-potency", data={"reason": "supplier retest 101.8 %"}
+    )
+    assert resp.status_code == 302
+    assert "Accepted" in tech.get(f"/inventory/lots/{lot_id}").get_data(as_text=True)
+    _start(app, tech, ids)  # no acceptance asked at batch start any more
+    assert _actions(app, "ingredient_lot", lot_id)[-1] == "lot.potency_accept"
+
+
+def test_potency_acceptance_over_the_api(app, ids):
+    from pharmacy.models import User
+    from pharmacy.services import accounts
+    from tests.api.conftest import ApiClient
+
+    lot_id = ids["lots"]["NTX-24117"]
+    with app.app_context(), unit_of_work() as s:
+        s.get(IngredientLot, lot_id).assay_percent = D("97")
+        user = s.scalar(select(User).where(User.username == "pharmacist"))
+        token = accounts.create_api_token(s, user, user, "tests")
+    client = ApiClient(app.test_client(), token)
+    url = f"/api/v1/lots/{lot_id}/potency-acceptance"
+    resp = client.post(url, json={"reason": ""})
+    assert resp.status_code == 422 and resp.get_json()["errors"][0]["field"] == "reason"
+    resp = client.post(url, json={"reason": "USP allows 97.0-103.0 % for this salt lot"})
+    assert resp.status_code == 200
+    assert resp.get_json()["potency_acceptance"].startswith("USP allows")

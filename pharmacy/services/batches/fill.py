@@ -11,13 +11,13 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from ...database import ExactDecimal
 from ...domain import filling
 from ...domain.errors import FieldError, TransitionNotAllowed, ValidationFailed
-from ...models import Batch, Dispense, Order, Prescription, User
+from ...models import Batch, Dispense, Order, Prescription, TitrationStep, User
 from .. import audit
 from .. import orders as order_service
 from .common import FILLABLE_ORDER_STATUSES, _label, _lock_orders, _num, _same_formula, _whole
@@ -29,14 +29,33 @@ class Skipped:
     reason: str
 
 
-def outstanding(session: Session, order: Order) -> Decimal:
-    """What the order still needs; units from a recalled batch do not count."""
+def requirements(order: Order) -> dict[Decimal, Decimal]:
+    """Units needed per product strength (a titration may need several batches)."""
+    rx = order.prescription
+    steps = [(s.strength_mg, s.days, s.units_per_dose) for s in rx.titration_steps]
+    return filling.requirements(
+        rx.strength_mg, order.quantity, order.quantity_unit, rx.doses_per_day, steps
+    )
+
+
+def outstanding(session: Session, order: Order, strength_mg: Decimal | None = None) -> Decimal:
+    """What the order still needs of one strength (default: the prescription's); units from
+    a recalled batch do not count."""
+    strength = order.prescription.strength_mg if strength_mg is None else strength_mg
     given = session.scalar(
         select(func.coalesce(func.sum(Dispense.quantity, type_=ExactDecimal(4)), 0))
         .join(Batch, Batch.id == Dispense.batch_id)
-        .where(Dispense.order_id == order.id, Batch.status != "recalled")
+        .where(
+            Dispense.order_id == order.id,
+            Batch.status != "recalled",
+            Batch.strength_mg == strength,
+        )
     )
-    return order.quantity - Decimal(given or 0)
+    return requirements(order).get(strength, Decimal(0)) - Decimal(given or 0)
+
+
+def fully_filled(session: Session, order: Order) -> bool:
+    return all(outstanding(session, order, s) <= 0 for s in requirements(order))
 
 
 def recall_held(session: Session, order: Order) -> bool:
@@ -80,11 +99,13 @@ def _match_errors(session: Session, batch: Batch, order: Order) -> list[FieldErr
                 f"order {order.number} is for {order.quantity_unit}, the batch is in {batch.unit}",
             )
         )
-    if (rx.strength_mg, rx.strength_basis) != (batch.strength_mg, batch.strength_basis):
+    strengths = requirements(order)
+    if batch.strength_mg not in strengths or rx.strength_basis != batch.strength_basis:
+        wanted = " and ".join(f"{_num(s)} mg" for s in strengths)
         errors.append(
             FieldError(
                 "order_id",
-                f"order {order.number} is for {_num(rx.strength_mg)} mg ({rx.strength_basis}), "
+                f"order {order.number} is for {wanted} ({rx.strength_basis}), "
                 f"the batch is {_num(batch.strength_mg)} mg ({batch.strength_basis})",
             )
         )
@@ -191,7 +212,7 @@ def dispense(
             f"Order {order.number} is {_label(order.status)}: only a verified order in "
             "progress (or one held by a recall) can be filled."
         )
-    need = outstanding(session, order)
+    need = outstanding(session, order, batch.strength_mg)
     if n > need:
         raise ValidationFailed.single(
             "quantity",
@@ -222,7 +243,7 @@ def dispense(
         new,
         reason=bud_reason,
     )
-    if n == need:
+    if n == need and fully_filled(session, order):  # every strength of a titration too
         _advance(session, actor, order, batch)
     return row
 
@@ -230,19 +251,32 @@ def dispense(
 def fillable_orders(session: Session, batch: Batch, limit: int = 200) -> list[Order]:
     """Open orders this batch could fill (same unit, strength and basis), and orders held by
     a recall of another batch."""
+    step_of_this_strength = (
+        select(TitrationStep.id)
+        .where(
+            TitrationStep.prescription_id == Prescription.id,
+            TitrationStep.strength_mg == batch.strength_mg,
+        )
+        .exists()
+    )
     rows = session.scalars(
         select(Order)
         .join(Prescription, Prescription.id == Order.prescription_id)
         .where(
             Order.status.in_((*FILLABLE_ORDER_STATUSES, "on_hold")),
             Order.quantity_unit == batch.unit,
-            Prescription.strength_mg == batch.strength_mg,
+            or_(Prescription.strength_mg == batch.strength_mg, step_of_this_strength),
             Prescription.strength_basis == batch.strength_basis,
         )
         .order_by(Order.id)
         .limit(limit)
     )
-    return [o for o in rows if o.status != "on_hold" or recall_held(session, o)]
+    return [
+        o
+        for o in rows
+        if batch.strength_mg in requirements(o)
+        and (o.status != "on_hold" or recall_held(session, o))
+    ]
 
 
 def fill_all(
@@ -258,7 +292,7 @@ def fill_all(
     filled, skipped = [], []
     left = batch.units_remaining
     for order in fillable_orders(session, batch, limit=1000):
-        need = outstanding(session, order)
+        need = outstanding(session, order, batch.strength_mg)
         why = _skip_reason(session, actor, batch, order, need, left, today)
         if why:
             skipped.append(Skipped(order, why))

@@ -26,6 +26,10 @@ def needs_acceptance(lot: IngredientLot) -> bool:
 
 def accept_potency(session: Session, actor: User, lot: IngredientLot, reason: str) -> None:
     reason = (reason or "").strip()
+    if not weighing.potency_out_of_range(lot_potency(lot)):
+        raise ValidationFailed.single(
+            "potency_acceptance", f"lot {lot.lot_number} is within 98.0–102.0 %: nothing to accept"
+        )
     if not actor.has_role("pharmacist"):
         raise ValidationFailed.single(
             "potency_acceptance", "only a pharmacist can accept a lot outside 98.0–102.0 %"

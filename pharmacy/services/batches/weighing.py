@@ -230,6 +230,8 @@ def _recalculate(batch: Batch, ratio: Decimal) -> dict:
             continue
         if u.role == "capsule_shell":
             new = weighing.rescale(u.planned_quantity, Decimal(made) / Decimal(old_made))
+        elif u.role == "vehicle" and kind == "liquid":
+            new = recalc["prepare_volume_ml"]  # q.s. to the recalculated volume
         else:
             new = weighing.rescale(u.planned_quantity, ratio)
         changed[str(u.id)] = {"old_planned": u.planned_quantity, "new_planned": new}

@@ -403,6 +403,31 @@ def batch_fill_all(batch_id: int):
     return jsonify(out)
 
 
+@bp.post("/lots/<int:lot_id>/potency-acceptance")
+def lot_potency_acceptance(lot_id: int):
+    """A pharmacist documents why an API lot outside 98.0-102.0 % (anhydrous) may be used."""
+    lot = get_or_404(IngredientLot, lot_id, "lot")
+    body = parse_body(ReasonIn)
+    try:
+        with unit_of_work() as s:
+            service.accept_potency(s, current_user, lot, body.reason)
+    except ValidationFailed as exc:
+        raise ValidationFailed([FieldError("reason", e.message) for e in exc.errors]) from None
+    lot = db.session.get(IngredientLot, lot_id)
+    return jsonify(
+        plain(
+            {
+                "id": lot.id,
+                "lot_number": lot.lot_number,
+                "potency_percent": service.lot_potency(lot),
+                "potency_accepted_by_id": lot.potency_accepted_by_id,
+                "potency_accepted_at": lot.potency_accepted_at,
+                "potency_acceptance": lot.potency_acceptance,
+            }
+        )
+    )
+
+
 # --- recall traces ----------------------------------------------------------------------------
 
 
