@@ -14,6 +14,7 @@ from .clinical import (
 from .formulas import Formula, FormulaIngredient
 from .inventory import Balance, Ingredient, IngredientLot, LotAdjustment
 from .people import ROLES, ApiToken, PharmacyProfile, User, UserRole, UserSession
+from .security import SignInAttempt
 
 __all__ = [
     "ROLES",
@@ -37,6 +38,7 @@ __all__ = [
     "QcResult",
     "ScreeningFinding",
     "SequenceCounter",
+    "SignInAttempt",
     "TitrationStep",
     "User",
     "UserRole",

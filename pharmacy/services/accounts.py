@@ -131,25 +131,6 @@ def first_run(
     return user
 
 
-class SignInFailed(Exception):
-    pass
-
-
-def authenticate(
-    session: Session, username: str, password: str, hasher_params: dict | None = None
-) -> User:
-    user = session.scalar(select(User).where(User.username == username.strip().lower()))
-    if user is None:
-        # Spend the same time as a real check, so timing does not reveal who exists.
-        verify_password(hash_password("timing-equaliser", hasher_params), password, hasher_params)
-        raise SignInFailed("Unknown user name or wrong password.")
-    if not verify_password(user.password_hash, password, hasher_params):
-        raise SignInFailed("Unknown user name or wrong password.")
-    if not user.active:
-        raise SignInFailed("This account is disabled. Ask an administrator.")
-    return user
-
-
 def start_session(session: Session, user: User, ip: str | None, user_agent: str | None) -> str:
     token = secrets.token_urlsafe(32)
     session.add(

@@ -13,7 +13,7 @@ from ..database import unit_of_work
 from ..domain.errors import ValidationFailed
 from ..extensions import db
 from ..models import ApiToken
-from ..services import accounts
+from ..services import accounts, signin
 from .forms import ChangePasswordForm, LoginForm, SetupForm, TokenForm, apply_errors
 
 bp = Blueprint("auth", __name__)
@@ -23,8 +23,14 @@ def _hasher():
     return current_app.config["PASSWORD_HASHER"]
 
 
+def _unsafe_chars(target: str) -> bool:
+    # Browsers drop tabs and newlines and read "\\" as "/", so "/\t/evil.example" or
+    # "/\\evil.example" would leave the site; such a `next` is refused outright.
+    return any(ord(c) < 0x20 or ord(c) == 0x7F or c == "\\" for c in target)
+
+
 def _safe_next(target: str | None) -> str:
-    if target:
+    if target and not _unsafe_chars(target):
         parsed = urlparse(target)
         if not parsed.scheme and not parsed.netloc and target.startswith("/"):
             return target
@@ -49,22 +55,31 @@ def login():
         return redirect(url_for("main.index"))
     form = LoginForm()
     status = 200
+    headers = {}
+    if _unsafe_chars(request.args.get("next", "")):
+        abort(400, "The 'next' address contains control characters; sign in from /login.")
     if form.validate_on_submit():
-        try:
-            user = accounts.authenticate(
-                db.session, form.username.data, form.password.data, _hasher()
-            )
-        except accounts.SignInFailed as exc:
-            db.session.rollback()
-            current_app.logger.info("sign-in failed for %r", form.username.data[:60])
-            form.password.errors = [str(exc)]
-            status = 401
-        else:
-            _sign_in(user)
+        ip = request.remote_addr or "unknown"
+        outcome, why = signin.check(
+            db.session,
+            form.username.data,
+            form.password.data,
+            ip,
+            signin.Throttle.from_config(current_app.config),
+            _hasher(),
+        )
+        with unit_of_work() as s:
+            signin.record(s, form.username.data, ip, outcome, why)
+        if outcome.user is not None:
+            _sign_in(outcome.user)
             return redirect(_safe_next(request.args.get("next")))
+        form.password.errors = [outcome.message]
+        status = 401
+        if outcome.retry_after:
+            status, headers = 429, {"Retry-After": str(outcome.retry_after)}
     elif request.method == "POST":
         status = 400
-    return render_template("auth/login.html", form=form), status
+    return render_template("auth/login.html", form=form), status, headers
 
 
 @bp.route("/logout", methods=["POST"])
