@@ -51,8 +51,12 @@ def create_app(test_config: dict | None = None) -> Flask:
             configure_sqlite(db.engine)
 
     from .errors import register_error_handlers
+    from .flush_guard import install as install_flush_guard
     from .web import register_blueprints
+    from .web.edge import init_edge
 
+    install_flush_guard()
+    init_edge(app)  # before the blueprints' own hooks: bounded values reach every view
     register_blueprints(app)
     register_error_handlers(app)
     _init_guards(app)

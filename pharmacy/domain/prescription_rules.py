@@ -108,6 +108,12 @@ class PrescriptionTerms:
         return FillDecision(not reasons, tuple(reasons))
 
 
+# Far above any real LDN prescription (capsules or mL; mg per unit): a typo guard, and what
+# keeps the quantities' arithmetic small.
+MAX_QUANTITY = Decimal("10000")
+MAX_STRENGTH_MG = Decimal("1000")
+
+
 def validate_entry(
     *,
     date_written: date | None,
@@ -123,11 +129,16 @@ def validate_entry(
         errors.append(FieldError("date_written", "the date written is required"))
     elif date_written > today:
         errors.append(FieldError("date_written", f"{date_written.isoformat()} is in the future"))
-    for name, value in (("quantity", quantity), ("strength_mg", strength_mg)):
+    for name, value, most in (
+        ("quantity", quantity, MAX_QUANTITY),
+        ("strength_mg", strength_mg, MAX_STRENGTH_MG),
+    ):
         if not isinstance(value, Decimal | int) or isinstance(value, bool):
             errors.append(FieldError(name, f"{name.replace('_', ' ')} must be a number"))
         elif not Decimal(value).is_finite() or value <= 0:
             errors.append(FieldError(name, f"{name.replace('_', ' ')} must be greater than 0"))
+        elif value > most:
+            errors.append(FieldError(name, f"{name.replace('_', ' ')} must be at most {most}"))
     if (
         refills_authorised is None
         or isinstance(refills_authorised, bool)

@@ -9,6 +9,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from ..database import unit_of_work
+from ..domain import bounds
 from ..domain.errors import ValidationFailed
 from ..extensions import db
 from ..models import AuditEvent, PharmacyProfile, User
@@ -123,13 +124,18 @@ def profile():
     return render_template("admin/profile.html", form=form), status
 
 
-def _parse_day(value: str | None):
+def _parse_day(name: str):
+    value = request.args.get(name)
     if not value:
         return None
     try:
-        return datetime.fromisoformat(value).date()
+        day = datetime.fromisoformat(value).date()
     except ValueError:
-        abort(400, f"'{value}' is not a date (use YYYY-MM-DD)")
+        raise ValidationFailed.single(name, f"'{value}' is not a date (use YYYY-MM-DD)") from None
+    problem = bounds.date_problem(day)
+    if problem:
+        raise ValidationFailed.single(name, problem)
+    return day
 
 
 @bp.route("/audit")
@@ -144,7 +150,7 @@ def audit_trail():
         stmt = stmt.where(AuditEvent.entity == args["entity"].strip())
     if args.get("entity_id"):
         stmt = stmt.where(AuditEvent.entity_id == args["entity_id"].strip())
-    since, until = _parse_day(args.get("since")), _parse_day(args.get("until"))
+    since, until = _parse_day("since"), _parse_day("until")
     if since:
         stmt = stmt.where(AuditEvent.at >= datetime.combine(since, time.min))
     if until:
