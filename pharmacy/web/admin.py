@@ -12,9 +12,9 @@ from ..database import unit_of_work
 from ..domain import bounds
 from ..domain.errors import ValidationFailed
 from ..extensions import db
-from ..models import AuditEvent, PharmacyProfile, User
+from ..models import ApiToken, AuditEvent, PharmacyProfile, User
 from ..services import accounts, audit
-from .forms import EditUserForm, PharmacyForm, TokenForm, UserForm, apply_errors
+from .forms import EditUserForm, PharmacyForm, UserForm, apply_errors
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -83,21 +83,12 @@ def edit_user(user_id: int):
             return redirect(url_for("admin.users"))
     else:
         status = 400
-    return render_template(
-        "admin/user_edit.html", form=form, user=user, token_form=TokenForm()
-    ), status
-
-
-@bp.route("/users/<int:user_id>/token", methods=["POST"])
-def user_token(user_id: int):
-    """An administrator issues an API token for another user (e.g. an integration account)."""
-    user = db.session.get(User, user_id) or abort(404)
-    form = TokenForm()
-    if not form.validate_on_submit():
-        abort(400, "Say what the token is for.")
-    with unit_of_work() as s:
-        token = accounts.create_api_token(s, current_user, user, form.name.data)
-    return render_template("admin/token_created.html", user=user, token=token)
+    tokens = db.session.scalars(
+        select(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .order_by(ApiToken.id.desc())
+    ).all()
+    return render_template("admin/user_edit.html", form=form, user=user, tokens=tokens), status
 
 
 @bp.route("/pharmacy", methods=["GET", "POST"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from urllib.parse import urlparse
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
@@ -9,7 +10,7 @@ from flask import session as flask_session
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 
-from ..database import unit_of_work
+from ..database import unit_of_work, utcnow
 from ..domain.errors import ValidationFailed
 from ..extensions import db
 from ..models import ApiToken
@@ -127,7 +128,13 @@ def tokens():
     if form.validate_on_submit():
         try:
             with unit_of_work() as s:
-                new_token = accounts.create_api_token(s, current_user, current_user, form.name.data)
+                new_token = accounts.create_api_token(
+                    s,
+                    current_user,
+                    current_user,
+                    form.name.data,
+                    timedelta(days=current_app.config.get("API_TOKEN_DAYS", 90)),
+                )
         except ValidationFailed as exc:
             apply_errors(form, exc)
             status = 422
@@ -136,7 +143,9 @@ def tokens():
     rows = db.session.scalars(
         select(ApiToken).where(ApiToken.user_id == current_user.id).order_by(ApiToken.id.desc())
     ).all()
-    return render_template("auth/tokens.html", form=form, tokens=rows, new_token=new_token), status
+    return render_template(
+        "auth/tokens.html", form=form, tokens=rows, new_token=new_token, now=utcnow()
+    ), status
 
 
 @bp.route("/account/tokens/<int:token_id>/revoke", methods=["POST"])
@@ -147,6 +156,8 @@ def revoke_token(token_id: int):
     with unit_of_work() as s:
         accounts.revoke_api_token(s, current_user, row)
     flash(f"Token '{row.name}' revoked.", "success")
+    if row.user_id != current_user.id:
+        return redirect(url_for("admin.edit_user", user_id=row.user_id))
     return redirect(url_for("auth.tokens"))
 
 
