@@ -56,6 +56,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .web.edge import init_edge
 
     install_flush_guard()
+    from .services.audit import install as install_audit_chain
+
+    install_audit_chain()
     init_edge(app)  # before the blueprints' own hooks: bounded values reach every view
     register_blueprints(app)
     register_error_handlers(app)

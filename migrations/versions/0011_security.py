@@ -1,4 +1,8 @@
-"""security: sign-in attempts; role grants with granter; API token expiry
+"""security: sign-in attempts; role grants with granter; API token expiry; audit hash chain
+
+The audit trail becomes tamper-evident: every existing row is hashed into the chain (in id
+order), the chain head is recorded, and triggers refuse UPDATE, DELETE and TRUNCATE of
+audit_event on PostgreSQL and SQLite.
 
 Existing API tokens get an expiry 90 days from the upgrade (they had none); existing roles keep
 no granter (granted before it was recorded).
@@ -18,7 +22,56 @@ branch_labels = None
 depends_on = None
 
 
+def _chain_existing_rows(bind) -> None:
+    from types import SimpleNamespace
+
+    from pharmacy.services.audit import GENESIS, row_hash
+
+    events = sa.table(
+        "audit_event",
+        sa.column("id", sa.Integer),
+        sa.column("at", sa.DateTime(timezone=True)),
+        sa.column("user_id", sa.Integer),
+        sa.column("actor", sa.String),
+        sa.column("action", sa.String),
+        sa.column("entity", sa.String),
+        sa.column("entity_id", sa.String),
+        sa.column("old", sa.JSON),
+        sa.column("new", sa.JSON),
+        sa.column("reason", sa.Text),
+        sa.column("ip", sa.String),
+        sa.column("chain_hash", sa.String),
+    )
+    previous, last_id = GENESIS, 0
+    rows = bind.execute(sa.select(events).order_by(events.c.id)).mappings().all()
+    for row in rows:
+        previous, last_id = row_hash(previous, SimpleNamespace(**row)), row["id"]
+        bind.execute(events.update().where(events.c.id == row["id"]).values(chain_hash=previous))
+    head = sa.table(
+        "audit_chain_head",
+        sa.column("id", sa.Integer),
+        sa.column("last_id", sa.Integer),
+        sa.column("last_hash", sa.String),
+    )
+    bind.execute(head.insert().values(id=1, last_id=last_id, last_hash=previous))
+
+
 def upgrade():
+    op.create_table(
+        "audit_chain_head",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("last_id", sa.Integer(), nullable=False),
+        sa.Column("last_hash", sa.String(length=64), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_chain_head")),
+    )
+    with op.batch_alter_table("audit_event", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("chain_hash", sa.String(length=64), nullable=True))
+    bind = op.get_bind()
+    _chain_existing_rows(bind)
+    from pharmacy.models.audit import POSTGRES_TRIGGERS, SQLITE_TRIGGERS
+
+    for sql in POSTGRES_TRIGGERS if bind.dialect.name == "postgresql" else SQLITE_TRIGGERS:
+        op.execute(sql)
     with op.batch_alter_table("user_role", schema=None) as batch_op:
         batch_op.add_column(sa.Column("granted_by_id", sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column("granted_at", sa.DateTime(timezone=True), nullable=True))
@@ -58,6 +111,17 @@ def upgrade():
 
 
 def downgrade():
+    bind = op.get_bind()
+    if bind.dialect.name == "postgresql":
+        op.execute("DROP TRIGGER IF EXISTS audit_event_no_change ON audit_event")
+        op.execute("DROP TRIGGER IF EXISTS audit_event_no_truncate ON audit_event")
+        op.execute("DROP FUNCTION IF EXISTS audit_event_append_only()")
+    else:
+        op.execute("DROP TRIGGER IF EXISTS audit_event_no_update")
+        op.execute("DROP TRIGGER IF EXISTS audit_event_no_delete")
+    with op.batch_alter_table("audit_event", schema=None) as batch_op:
+        batch_op.drop_column("chain_hash")
+    op.drop_table("audit_chain_head")
     op.drop_table("sign_in_attempt")
     with op.batch_alter_table("api_token", schema=None) as batch_op:
         batch_op.drop_column("revoked_reason")

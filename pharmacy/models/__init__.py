@@ -1,6 +1,6 @@
 """Every model module is imported here so Alembic's autogenerate sees the whole schema."""
 
-from .audit import AuditEvent
+from .audit import AuditChainHead, AuditEvent
 from .batches import Batch, BatchLotUsage, Dispense, LabelPrint, QcResult
 from .clinical import (
     Order,
@@ -19,6 +19,7 @@ from .security import SignInAttempt
 __all__ = [
     "ROLES",
     "ApiToken",
+    "AuditChainHead",
     "AuditEvent",
     "Balance",
     "Batch",
