@@ -15,6 +15,7 @@ from ..extensions import db
 from ..models import ApiToken, AuditEvent, PharmacyProfile, User
 from ..services import accounts, audit
 from .forms import EditUserForm, PharmacyForm, UserForm, apply_errors
+from .reads import PATIENT_ENTITIES, PATIENT_ROLES
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -154,4 +155,10 @@ def audit_trail():
     more = len(rows) > AUDIT_PAGE_SIZE
     rows = rows[:AUDIT_PAGE_SIZE]
     next_args = dict(args, before=rows[-1].id) if more and rows else None
-    return render_template("admin/audit.html", events=rows, next_args=next_args, args=args)
+    # An administrator who does not work with patients manages accounts, not care: patient
+    # detail in the trail (names, doses, reasons) is hidden from them; the event itself shows.
+    sees_patients = current_user.has_role(*PATIENT_ROLES)
+    hidden = {e.id for e in rows if not sees_patients and e.entity in PATIENT_ENTITIES}
+    return render_template(
+        "admin/audit.html", events=rows, next_args=next_args, args=args, hidden=hidden
+    )

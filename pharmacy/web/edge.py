@@ -72,6 +72,11 @@ def _id_problem(key: str, value: str) -> str | None:
 SCANNED_FIELDS = frozenset({"label_code", "batch_code", "scan", "barcode"})
 
 
+# Search boxes: a term of wildcards alone ("%", "_") would list every patient.
+SEARCH_FIELDS = ("q",)
+_WILDCARDS = re.compile(r"[%_*?\s]+")
+
+
 def check_request_values() -> None:
     """Query strings: no control characters at all; forms: tabs and newlines allowed."""
     errors = []
@@ -86,6 +91,14 @@ def check_request_values() -> None:
             problem = _value_problem(value, multiline) or _id_problem(key, value)
             if problem:
                 errors.append(FieldError(key, problem))
+    for key in SEARCH_FIELDS:
+        value = request.args.get(key, "")
+        if value.strip() and not _WILDCARDS.sub("", value):
+            errors.append(
+                FieldError(
+                    key, "search for at least one letter or digit; wildcards alone are refused"
+                )
+            )
     for key, value in (request.view_args or {}).items():
         if isinstance(value, str) and bounds.text_problem(value, False):
             errors.append(FieldError(key, "must not contain control characters"))
