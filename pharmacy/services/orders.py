@@ -11,6 +11,7 @@ from typing import NamedTuple
 from sqlalchemy import Integer, and_, bindparam, func, literal_column, or_, select, union_all
 from sqlalchemy.orm import Session
 
+from ..database import lock_row
 from ..domain import lifecycle
 from ..domain.errors import FieldError, TransitionNotAllowed, ValidationFailed
 from ..domain.prescription_rules import DEFAULT_VALIDITY_MONTHS, PrescriptionTerms
@@ -56,6 +57,7 @@ def create_refill(
     validity_months: int = DEFAULT_VALIDITY_MONTHS,
 ) -> Order:
     today = today or date.today()
+    lock_row(session, rx)  # parallel refills: one at a time, each sees the fills before it
     decision = terms(rx, validity_months).can_fill(today)
     if not decision.allowed:
         raise ValidationFailed(
@@ -92,6 +94,8 @@ def transition(
 ) -> Order:
     """Move an order along lifecycle.ORDER. `check_roles=False` is for moves the system makes
     as a consequence of another (cancelling the fills of a rejected prescription)."""
+    lock_row(session, order.prescription)  # always the prescription first, then its order
+    lock_row(session, order)
     current = order.status
     held_from = order.held_from if current == "on_hold" else None
     roles = actor.roles if actor is not None and check_roles else None
@@ -150,7 +154,8 @@ def transition(
 
 def cancel_open_orders(session: Session, actor: User, rx: Prescription, reason: str) -> None:
     for order in rx.orders:
-        if order.status in OPEN_STATUSES:
+        # Re-read under the lock: an order handed out meanwhile is no longer open.
+        if lock_row(session, order).status in OPEN_STATUSES:
             transition(session, actor, order, "cancelled", reason=reason, check_roles=False)
 
 
