@@ -51,7 +51,15 @@ def seed(app) -> dict:
         }
 
 
-def make_order(app, strength="4.5", quantity=100, status="verified", form="capsule", basis="hcl"):
+def make_order(
+    app,
+    strength="4.5",
+    quantity=100,
+    status="verified",
+    form="capsule",
+    basis="hcl",
+    doses_per_day=1,
+):
     unit = "capsule" if form == "capsule" else "mL"
     with app.app_context(), unit_of_work() as s:
         patient = s.scalar(select(Patient).order_by(Patient.id).limit(1))
@@ -68,7 +76,7 @@ def make_order(app, strength="4.5", quantity=100, status="verified", form="capsu
             strength_basis=basis,
             quantity=D(quantity),
             quantity_unit=unit,
-            doses_per_day=1,
+            doses_per_day=doses_per_day,
             directions="Take one at bedtime.",
             refills_authorized=0,
             status="verified",

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from . import weighing
 from .calc.data import CAPSULE, DEFAULT_TABLES, LIQUID, CalcTables, forbidden_filler_reason
 from .errors import FieldError, ValidationFailed
 
@@ -45,6 +46,7 @@ class FormulaSpec:
     concentration_mg_per_ml: Decimal | None = None
     bud_days_override: int | None = None
     stability_reference: str | None = None
+    api_tolerance_percent: Decimal | None = weighing.API_TOLERANCE_DEFAULT
 
 
 # Far beyond any real LDN formula; they stop typos and hostile input before arithmetic.
@@ -95,9 +97,9 @@ def validate_formula(spec: FormulaSpec, tables: CalcTables = DEFAULT_TABLES) -> 
         bad("overage_percent", "must be 0 or more")
     elif spec.overage_percent > 50:
         bad("overage_percent", "must be at most 50%")
-    tol = spec.weight_tolerance_percent
-    if tol is None or tol <= 0 or tol > 25:
-        bad("weight_tolerance_percent", "must be more than 0% and at most 25%")
+    errors += weighing.check_controls(
+        spec.api_tolerance_percent, spec.weight_tolerance_percent, spec.qc_sample_size, family
+    )
 
     actives = [ln for ln in spec.lines if ln.role == "active"]
     if len(actives) != 1:
@@ -152,8 +154,6 @@ def _capsule_rules(spec: FormulaSpec, tables: CalcTables, bad) -> None:
         bad("capsule_size", f"must be one of {', '.join(tables.capsule_volumes_ml)}")
     if spec.packing_stat_mg is None or spec.packing_stat_mg <= 0:
         bad("packing_stat_mg", "must be greater than 0 mg per capsule")
-    if spec.qc_sample_size is None or spec.qc_sample_size < 1:
-        bad("qc_sample_size", "capsules need a weight-check sample of at least 1")
     fillers = [ln for ln in spec.lines if ln.role == "filler"]
     if len(fillers) != 1:
         bad("lines", "a capsule formula needs exactly one filler")

@@ -369,6 +369,11 @@ def _allergy_findings(allergies: Sequence[str], excipients: Sequence[str]) -> li
     return found
 
 
+def excipient_allergies(allergies: Sequence[str], excipients: Sequence[str]) -> list[Finding]:
+    """Only the excipient findings: for a formula chosen after intake (at batch start)."""
+    return [f for f in _allergy_findings(allergies, excipients) if f.code == "allergy_excipient"]
+
+
 def screen(
     patient: PatientFacts,
     prescription: PrescriptionFacts,

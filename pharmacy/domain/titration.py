@@ -8,6 +8,7 @@ on the prescription's maintenance dose; the plan itself has no open-ended step.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -125,3 +126,39 @@ def maintenance_start(steps: Sequence[TitrationStep], start: date) -> date:
 def step_on(planned: Sequence[ScheduledStep], day: date) -> ScheduledStep | None:
     """The step in force on `day`, or None before the plan or once it is over."""
     return next((s for s in planned if s.start <= day <= s.end), None)
+
+
+_STEP = re.compile(
+    r"^\s*(?:\d+\s*[.)]\s+)?(?P<amount>-?\d+(?:\.\d+)?)\s*(?P<unit>mg|capsules?|caps?|units?|ml)\b"
+    r"\s*(?:x|×|for|,)?\s*(?P<days>-?\d+)\s*(?:days?|d)\s*$",
+    re.IGNORECASE,
+)
+
+
+def parse_steps(text: str, *, field: str = "titration") -> list[TitrationStep]:
+    """One step a line: "1.5 mg for 14 days", "2 capsules x 14 days", "1. 0.5 mg, 7 d".
+
+    Only the shape is checked here; a negative or zero amount or day count is passed through
+    so validate_steps can name the step and the rule it breaks.
+    """
+    steps, errors = [], []
+    lines = [ln for ln in (text or "").splitlines() if ln.strip()]
+    for number, line in enumerate(lines, start=1):
+        m = _STEP.match(line)
+        if not m:
+            errors.append(
+                FieldError(
+                    field,
+                    f"line {number} ({line.strip()!r}): write a step as '1.5 mg for 14 days' "
+                    "or '2 capsules for 14 days'",
+                )
+            )
+            continue
+        amount, days = Decimal(m["amount"]), int(m["days"])
+        if m["unit"].lower() == "mg":
+            steps.append(TitrationStep(amount, days))
+        else:
+            steps.append(TitrationStep(None, days, amount))
+    if errors:
+        raise ValidationFailed(errors)
+    return steps

@@ -125,10 +125,16 @@ class BatchLotUsage(Base):
     balance_id: Mapped[int | None] = mapped_column(ForeignKey("balance.id"))
     weighed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     weighed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # A pharmacist's sign-off of an API weight outside its tolerance (the plan is recalculated).
+    signed_off_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    signed_off_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    sign_off_reason: Mapped[str | None] = mapped_column(Text)
 
     batch: Mapped[Batch] = relationship(back_populates="lot_usages")
     lot: Mapped[IngredientLot] = relationship()
     balance: Mapped[Balance | None] = relationship()
+    weighed_by: Mapped[User | None] = relationship(foreign_keys=[weighed_by_id])
+    signed_off_by: Mapped[User | None] = relationship(foreign_keys=[signed_off_by_id])
 
 
 class QcResult(Base):
@@ -157,6 +163,8 @@ class Dispense(Base):
     unit: Mapped[Unit]
     dispensed_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     dispensed_at: Mapped[Timestamp]
+    # Why a pharmacist let a batch whose BUD ends before the days' supply fill this order.
+    bud_short_reason: Mapped[str | None] = mapped_column(Text)
 
     batch: Mapped[Batch] = relationship(back_populates="dispenses")
     order: Mapped[Order] = relationship()

@@ -47,6 +47,8 @@ class Formula(Base):
     qc_requirements: Mapped[str] = mapped_column(Text, default="")
     qc_sample_size: Mapped[int] = mapped_column(Integer, default=10)
     weight_tolerance_percent: Mapped[Quantity]
+    # The API weighing tolerance (± %); None on formulas recorded before it existed: 5 %.
+    api_tolerance_percent: Mapped[Quantity | None]
     labelling_notes: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[str] = mapped_column(String(10), default="draft")
     supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("formula.id"))

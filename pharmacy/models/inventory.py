@@ -112,6 +112,10 @@ class IngredientLot(Base):
     received_on: Mapped[date] = mapped_column(Date)
     received_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     created_at: Mapped[Timestamp]
+    # A pharmacist's documented acceptance of an API potency outside 98.0-102.0 % (anhydrous).
+    potency_accepted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    potency_accepted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    potency_acceptance: Mapped[str | None] = mapped_column(Text)
 
     ingredient: Mapped[Ingredient] = relationship()
 

@@ -139,6 +139,16 @@ def run(session: Session, inp: CalculatorInput):
         lot, api_lot = None, None
     else:
         lot, api_lot = _api_lot(session, inp)
+    # The lot's own salt form and molecular weights: a base powder is weighed as base.
+    substance = (
+        calc.substance_for(
+            lot.ingredient.salt_form,
+            lot.ingredient.molecular_weight,
+            lot.ingredient.base_molecular_weight,
+        )
+        if lot is not None
+        else calc.NALTREXONE
+    )
     balance = _mwq(session, inp)
     chosen = {
         c.ingredient_id: c
@@ -189,6 +199,7 @@ def run(session: Session, inp: CalculatorInput):
             fill_tolerance_percent=formula.weight_tolerance_percent if formula else Decimal(10),
             bud_days=bud_days,
             bud_stability_reference=stability,
+            substance=substance,
         )
         return calc.calculate_capsules(request)
     concentration = _first(
@@ -217,5 +228,7 @@ def run(session: Session, inp: CalculatorInput):
         component_expiries=expiries,
         bud_days=bud_days,
         bud_stability_reference=stability,
+        concentration_basis=inp.strength_basis or "hcl",
+        substance=substance,
     )
     return calc.calculate_liquid(request)

@@ -384,6 +384,10 @@ def worksheet_watermark(batch: Batch) -> str | None:
     }.get(batch.status)
 
 
+# Aliquot weighings are separate lines of the same lots: say which is which.
+_ALIQUOT_LINES = {"diluent": " (aliquot: diluent)", "aliquot": " (aliquot taken from the stock)"}
+
+
 def worksheet(session: Session, batch: Batch) -> WorksheetData:
     calc = batch.calculation or {}
     formula = calc.get("formula") or {}
@@ -399,7 +403,7 @@ def worksheet(session: Session, batch: Batch) -> WorksheetData:
     )
     lots = tuple(
         LotUsage(
-            component=u.lot.ingredient.name,
+            component=u.lot.ingredient.name + _ALIQUOT_LINES.get(u.role, ""),
             lot_number=u.lot.lot_number,
             expiry=u.lot.expires_on,
             planned=u.planned_quantity,
@@ -422,6 +426,8 @@ def worksheet(session: Session, batch: Batch) -> WorksheetData:
             notes.append(f"Lot {u.lot.lot_number} chosen over FEFO: {u.override_reason}")
         if u.deviation_reason:
             notes.append(f"Weight deviation on lot {u.lot.lot_number}: {u.deviation_reason}")
+        if u.sign_off_reason:
+            notes.append(f"API weight signed off by a pharmacist: {u.sign_off_reason}")
     qc = batch.latest_qc
     if qc is not None and qc.notes:
         notes.append(f"QC note: {qc.notes}")

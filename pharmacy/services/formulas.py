@@ -33,6 +33,7 @@ EDITABLE_FIELDS = (
     "qc_requirements",
     "qc_sample_size",
     "weight_tolerance_percent",
+    "api_tolerance_percent",
     "labelling_notes",
 )
 
@@ -88,6 +89,7 @@ def _spec(session: Session, code: str, values: dict, lines: list[LineInput]) -> 
                 "container",
                 "method",
                 "weight_tolerance_percent",
+                "api_tolerance_percent",
                 "qc_sample_size",
                 "capsule_size",
                 "packing_stat_mg",

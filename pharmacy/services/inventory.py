@@ -35,6 +35,7 @@ from ..domain import lifecycle
 from ..domain import lots as lot_rules
 from ..domain.calc.data import CAPSULE_VOLUMES_ML
 from ..domain.errors import FieldError, ValidationFailed
+from ..domain.weighing import NOT_FROM_STOCK_ROLES
 from ..models import BatchLotUsage, Ingredient, IngredientLot, LotAdjustment, User
 from ..models.inventory import ADJUSTMENT_KINDS, INGREDIENT_KINDS, LOT_STATUSES
 from ..models.types import UNITS
@@ -564,7 +565,11 @@ def _movement_totals():
                 0,
             )
         )
-        .where(BatchLotUsage.lot_id == IngredientLot.id)
+        # An aliquot taken comes out of the stock mixture already counted, not out of the lot.
+        .where(
+            BatchLotUsage.lot_id == IngredientLot.id,
+            BatchLotUsage.role.not_in(NOT_FROM_STOCK_ROLES),
+        )
         .scalar_subquery()
     )
     # Only + and - here: on SQLite the values are scaled integers, which add exactly.
@@ -887,7 +892,7 @@ def lot_movements(session: Session, lot: IngredientLot, limit: int = 100) -> lis
     usages = session.execute(
         select(BatchLotUsage, Batch.batch_number)
         .join(Batch, Batch.id == BatchLotUsage.batch_id)
-        .where(BatchLotUsage.lot_id == lot.id)
+        .where(BatchLotUsage.lot_id == lot.id, BatchLotUsage.role.not_in(NOT_FROM_STOCK_ROLES))
         .order_by(BatchLotUsage.id.desc())
         .limit(limit)
     ).all()

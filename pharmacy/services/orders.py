@@ -82,6 +82,12 @@ def create_refill(
     return order
 
 
+def _recall_held(session: Session, order: Order) -> bool:
+    from .batches.fill import recall_held  # batches import this module
+
+    return recall_held(session, order)
+
+
 def transition(
     session: Session,
     actor: User | None,
@@ -91,13 +97,20 @@ def transition(
     dispensed_via: str | None = None,
     *,
     check_roles: bool = True,
+    by_fill: bool = False,
 ) -> Order:
     """Move an order along lifecycle.ORDER. `check_roles=False` is for moves the system makes
-    as a consequence of another (cancelling the fills of a rejected prescription)."""
+    as a consequence of another (cancelling the fills of a rejected prescription).
+    `by_fill`: the move is a fill's (services.batches.fill), the only way out of a recall hold."""
     lock_row(session, order.prescription)  # always the prescription first, then its order
     lock_row(session, order)
     current = order.status
     held_from = order.held_from if current == "on_hold" else None
+    if held_from and target != "cancelled" and not by_fill and _recall_held(session, order):
+        raise TransitionNotAllowed(
+            f"Order {order.number} is on hold because a batch it was filled from was recalled: "
+            "it leaves the hold only by a fill from another batch."
+        )
     roles = actor.roles if actor is not None and check_roles else None
     lifecycle.check_transition(
         "order", current, target, roles=roles, reason=reason, held_from=held_from

@@ -43,6 +43,13 @@ class StartForm(FlaskForm):
     override_reason = StringField(
         "Reason for choosing other lots", validators=[Optional(), Length(max=500)]
     )
+    potency_acceptance = StringField(
+        "Potency outside 98.0–102.0 %: acceptance", validators=[Optional(), Length(max=500)]
+    )
+    allergy_override = StringField(
+        "Excipient allergy: pharmacist's reason to go ahead",
+        validators=[Optional(), Length(max=500)],
+    )
 
 
 def weights_form_class(batch, balance_choices: list[tuple[int, str]]) -> type[FlaskForm]:
@@ -92,6 +99,20 @@ def parse_weights(text: str | None) -> tuple[Decimal, ...]:
     return tuple(out)
 
 
+class QcCorrectionForm(FlaskForm):
+    what = SelectField(
+        "Figure",
+        choices=[
+            ("gross_mg", "Capsule gross weight"),
+            ("shell_mg", "Empty shell weight"),
+            ("final_volume_ml", "Final volume"),
+        ],
+    )
+    number = IntegerField("Capsule number", validators=[Optional()])
+    value = _decimal("Correct value")
+    reason = StringField("Why it was wrong", validators=[Optional(), Length(max=500)])
+
+
 class NoteForm(FlaskForm):
     reason = StringField("Reason / note", validators=[Optional(), Length(max=500)])
 
@@ -99,6 +120,10 @@ class NoteForm(FlaskForm):
 class DispenseForm(FlaskForm):
     order_id = SelectField("Order", coerce=int)
     quantity = _decimal("Units")
+    bud_short_reason = StringField(
+        "BUD ends before the days' supply: pharmacist's reason",
+        validators=[Optional(), Length(max=500)],
+    )
 
 
 class TraceForm(FlaskForm):

@@ -11,7 +11,9 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from ..database import unit_of_work
+from ..domain import filling
 from ..domain.errors import ValidationFailed
+from ..domain.weighing import LIQUID_VOLUME_TOLERANCE
 from ..extensions import db
 from ..models import Balance, Batch, IngredientLot, Order
 from ..models.batches import BATCH_STATUSES
@@ -20,6 +22,7 @@ from ..services import formulas as formula_service
 from .batch_forms import (
     DispenseForm,
     NoteForm,
+    QcCorrectionForm,
     QcForm,
     StartForm,
     TraceForm,
@@ -31,6 +34,17 @@ from .forms import apply_errors
 from .reads import audit_read
 
 bp = Blueprint("batches", __name__, url_prefix="/batches")
+
+ROLE_LABELS = {
+    "active": "active (API)",
+    "diluent": "aliquot: diluent for the stock",
+    "aliquot": "aliquot taken from the stock",
+    "capsule_shell": "capsule shell",
+}
+
+
+def role_label(role: str) -> str:
+    return ROLE_LABELS.get(role, role.replace("_", " "))
 
 
 def _batch(batch_id: int) -> Batch:
@@ -120,6 +134,8 @@ def new():
             order_ids=tuple(form.order_ids.data or ()),
             override_lot_ids=tuple(form.override_lot_ids.data or ()),
             override_reason=form.override_reason.data or "",
+            potency_acceptance=form.potency_acceptance.data or "",
+            allergy_override=form.allergy_override.data or "",
         )
         try:
             with unit_of_work() as s:
@@ -147,8 +163,13 @@ def show(batch_id: int):
         calc=batch.calculation,
         trace=trace,
         note_form=NoteForm(),
+        correction_form=QcCorrectionForm(),
         tolerance=service.tolerance_of(batch),
+        api_tolerance=service.api_tolerance_of(batch),
+        held=service.unsigned_api_deviations(batch),
+        output=service.planned_output(batch),
         deviation=service.deviation_percent,
+        role_label=role_label,
         today=date.today(),
     )
 
@@ -192,6 +213,8 @@ def weights(batch_id: int):
         batch=batch,
         form=form,
         tolerance=service.tolerance_of(batch),
+        api_tolerance=service.api_tolerance_of(batch),
+        role_label=role_label,
     ), status
 
 
@@ -223,7 +246,11 @@ def qc(batch_id: int):
                         "Quality check passed: the batch awaits a pharmacist's release.", "success"
                     )
                 else:
-                    flash("Quality check FAILED: the batch is rejected (kept on record).", "error")
+                    flash(
+                        "Quality check FAILED: correct a mistyped figure (with the reason) or "
+                        "reject the batch.",
+                        "error",
+                    )
                 return redirect(url_for("batches.show", batch_id=batch.id))
         else:
             status = 400
@@ -234,10 +261,58 @@ def qc(batch_id: int):
         batch=batch,
         form=form,
         kind=batch.calculation["request"]["kind"],
-        sample=service.sample_size(batch),
+        sample=service.sample_size(batch, form.units_made.data or batch.units_planned),
         result=batch.calculation["result"],
+        output=service.planned_output(batch),
         tolerance=service.tolerance_of(batch),
+        volume_tolerance=LIQUID_VOLUME_TOLERANCE,
     ), status
+
+
+@bp.route("/<int:batch_id>/api-sign-off", methods=["POST"])
+def api_sign_off(batch_id: int):
+    batch = _batch(batch_id)
+    form = NoteForm()
+    form.validate_on_submit()
+    try:
+        with unit_of_work() as s:
+            service.sign_off_api_weight(s, current_user, batch, form.reason.data or "")
+    except ValidationFailed as exc:
+        flash("; ".join(e.message for e in exc.errors), "error")
+    else:
+        flash(
+            f"API weight signed off; the plan is recalculated: {batch.units_planned} "
+            f"{batch.unit} planned. Re-check the other weights against the new plan.",
+            "success",
+        )
+    return redirect(url_for("batches.show", batch_id=batch.id))
+
+
+@bp.route("/<int:batch_id>/qc/correct", methods=["POST"])
+def qc_correct(batch_id: int):
+    batch = _batch(batch_id)
+    form = QcCorrectionForm()
+    if not form.validate_on_submit():
+        flash("; ".join(m for ms in form.errors.values() for m in ms), "error")
+        return redirect(url_for("batches.show", batch_id=batch.id))
+    fix = service.QcCorrection(
+        what=form.what.data,
+        number=form.number.data,
+        value=form.value.data,
+        reason=form.reason.data or "",
+    )
+    try:
+        with unit_of_work() as s:
+            result = service.correct_qc(s, current_user, batch, fix)
+    except ValidationFailed as exc:
+        flash("; ".join(f"{e.field}: {e.message}" for e in exc.errors), "error")
+    else:
+        flash(
+            "Correction recorded; the quality check now "
+            + ("passes: the batch awaits a pharmacist's release." if result.passed else "fails."),
+            "success" if result.passed else "error",
+        )
+    return redirect(url_for("batches.show", batch_id=batch.id))
 
 
 @bp.route("/<int:batch_id>/release", methods=["POST"])
@@ -294,7 +369,12 @@ def dispense(batch_id: int):
         try:
             with unit_of_work() as s:
                 row = service.dispense(
-                    s, current_user, batch.id, form.order_id.data or None, form.quantity.data
+                    s,
+                    current_user,
+                    batch.id,
+                    form.order_id.data or None,
+                    form.quantity.data,
+                    bud_short_reason=form.bud_short_reason.data or "",
                 )
                 number = row.order.number
         except ValidationFailed as exc:
@@ -309,10 +389,39 @@ def dispense(batch_id: int):
             return redirect(url_for("batches.show", batch_id=batch.id))
     else:
         status = 400
-    outstanding = {o.id: service.outstanding(db.session, o) for o in orders}
+    outstanding = {o.id: service.outstanding(db.session, o, batch.strength_mg) for o in orders}
+    days = {o.id: service.days_supply(o, batch) for o in orders}
+    short = {
+        i: not filling.bud_covers(batch.beyond_use_date, date.today(), d) for i, d in days.items()
+    }
     return render_template(
-        "batches/dispense.html", batch=batch, form=form, orders=orders, outstanding=outstanding
+        "batches/dispense.html",
+        batch=batch,
+        form=form,
+        orders=orders,
+        outstanding=outstanding,
+        days=days,
+        bud_short=short,
     ), status
+
+
+@bp.route("/<int:batch_id>/fill-all", methods=["POST"])
+def fill_all(batch_id: int):
+    """One button: every open matching order the batch can cover, filled in one transaction."""
+    batch = _batch(batch_id)
+    NoteForm().validate_on_submit()
+    try:
+        with unit_of_work() as s:
+            filled, skipped = service.fill_all(s, current_user, batch.id)
+            done = [f"{row.order.number} ({row.quantity} {row.unit})" for row in filled]
+            left = [f"{k.order.number}: {k.reason}" for k in skipped]
+    except ValidationFailed as exc:
+        flash("; ".join(e.message for e in exc.errors), "error")
+    else:
+        flash(f"Filled {len(done)} order(s): {', '.join(done)}.", "success")
+        if left:
+            flash("Not filled: " + "; ".join(left), "warning")
+    return redirect(url_for("batches.show", batch_id=batch.id))
 
 
 def _lot_trace_form() -> tuple[TraceForm, IngredientLot | None]:

@@ -40,7 +40,8 @@ class FormulaForm(FlaskForm):
     method = TextAreaField("Method", validators=[DataRequired()])
     qc_requirements = TextAreaField("Quality checks", validators=[Optional()])
     qc_sample_size = IntegerField("Weight-check sample size", validators=[Optional()])
-    weight_tolerance_percent = _decimal("Weight tolerance (± %)", True)
+    weight_tolerance_percent = _decimal("Capsule fill tolerance (± %, at most 10)", True)
+    api_tolerance_percent = _decimal("API weighing tolerance (± %, at most 10; blank: 5)")
     labelling_notes = TextAreaField("Labelling notes", validators=[Optional()])
 
 

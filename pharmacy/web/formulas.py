@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from ..database import unit_of_work
 from ..domain.errors import TransitionNotAllowed, ValidationFailed
+from ..domain.weighing import API_TOLERANCE_DEFAULT
 from ..extensions import db
 from ..models import Formula, Ingredient
 from ..services import formulas as service
@@ -41,6 +42,8 @@ def _values(form: FormulaForm) -> tuple[dict, list[service.LineInput]]:
         values[key] = values.get(key) or ("" if key != "stability_reference" else None)
     if values.get("qc_sample_size") is None:
         values["qc_sample_size"] = 0
+    if values.get("api_tolerance_percent") is None:
+        values["api_tolerance_percent"] = API_TOLERANCE_DEFAULT
     lines = [
         service.LineInput(getattr(form, f).data, role)
         for f, role, _k in SLOTS
@@ -86,6 +89,7 @@ def new():
     if request.method == "GET":
         form.overage_percent.data = 0
         form.weight_tolerance_percent.data = 10
+        form.api_tolerance_percent.data = 5
         form.qc_sample_size.data = 10
     elif form.validate_on_submit():
         values, lines = _values(form)

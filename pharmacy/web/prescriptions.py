@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date
-from decimal import Decimal, InvalidOperation
 
 from flask import (
     Blueprint,
@@ -20,7 +18,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from ..database import unit_of_work
-from ..domain import bounds, screening
+from ..domain import bounds, screening, titration
 from ..domain.errors import FieldError, TransitionNotAllowed, ValidationFailed
 from ..extensions import db
 from ..models import Formula, Patient, Prescriber, Prescription
@@ -32,44 +30,16 @@ from .forms import apply_errors
 
 bp = Blueprint("prescriptions", __name__, url_prefix="/prescriptions")
 
-_STEP = re.compile(
-    r"^\s*(?:\d+\s*[.)]\s+)?(?P<amount>-?\d+(?:\.\d+)?)\s*(?P<unit>mg|capsules?|caps?|units?|ml)\b"
-    r"\s*(?:x|×|for|,)?\s*(?P<days>-?\d+)\s*(?:days?|d)\s*$",
-    re.IGNORECASE,
-)
-
 
 def validity_months() -> int:
     return int(current_app.config.get("PRESCRIPTION_VALID_MONTHS", 12))
 
 
 def parse_titration(text: str) -> list[svc.StepInput]:
-    """One step a line: "1.5 mg for 14 days", "2 capsules x 14 days"."""
-    steps, errors = [], []
-    lines = [ln for ln in (text or "").splitlines() if ln.strip()]
-    for number, line in enumerate(lines, start=1):
-        m = _STEP.match(line)
-        if not m:
-            errors.append(
-                FieldError(
-                    "titration",
-                    f"line {number} ({line.strip()!r}): write a step as '1.5 mg for 14 days' "
-                    "or '2 capsules for 14 days'",
-                )
-            )
-            continue
-        try:
-            amount = Decimal(m["amount"])
-        except InvalidOperation:  # pragma: no cover - the pattern only lets numbers through
-            amount = None
-        days = int(m["days"])
-        if m["unit"].lower() == "mg":
-            steps.append(svc.StepInput(amount, days))
-        else:
-            steps.append(svc.StepInput(None, days, amount))
-    if errors:
-        raise ValidationFailed(errors)
-    return steps
+    return [
+        svc.StepInput(st.strength_mg, st.days, st.units_per_dose)
+        for st in titration.parse_steps(text)
+    ]
 
 
 def _choices(form: PrescriptionForm) -> None:

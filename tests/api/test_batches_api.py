@@ -99,7 +99,7 @@ def _weighed_and_checked(client, ids, batch: dict) -> dict:
 
 def test_full_path_from_lot_receipt_to_the_patient(app, api, ids):
     tech, pharmacist, checker = api("technician"), api("pharmacist"), api("checker")
-    order_id = make_order(app, strength="4.5", quantity=100)
+    order_id = make_order(app, strength="4.5", quantity=100, doses_per_day=4)
 
     # Receive a naltrexone lot in g (counted in mg); it starts quarantined.
     expiry = TODAY + timedelta(days=30)  # earlier than the demo lot: FEFO picks it
@@ -413,3 +413,43 @@ def test_unknown_ids_are_404_json(app, api, ids):
         resp = getattr(pharmacist, method)(url)
         assert resp.status_code == 404, url
         assert resp.get_json()["errors"][0]["message"]
+
+
+def test_api_weight_sign_off_and_qc_correction_over_the_api(app, api, ids):
+    tech, rph = api("technician"), api("pharmacist")
+    batch = _start(tech, ids)
+    assert batch["api_tolerance_percent"] == "5" and batch["weight_tolerance_percent"] == "10"
+    body = _weights(batch, ids["balance"], active="435.00")  # planned 458.08: -5.04 %
+    roles = [u["role"] for u in batch["lot_usages"]]
+    body["weights"][roles.index("active")]["deviation_reason"] = "ran short of powder"
+    resp = tech.post(f"{BATCHES}/{batch['id']}/weights", json=body)
+    assert resp.status_code == 200
+    held = resp.get_json()["held_for_api_sign_off"]
+    assert held == [batch["lot_usages"][roles.index("active")]["id"]]
+    resp = tech.post(f"{BATCHES}/{batch['id']}/qc", json=PASSING_QC)
+    assert resp.status_code == 409
+    assert (
+        tech.post(f"{BATCHES}/{batch['id']}/api-sign-off", json={"reason": "x"}).status_code == 403
+    )
+    resp = rph.post(f"{BATCHES}/{batch['id']}/api-sign-off", json={"reason": ""})
+    assert resp.status_code == 422 and "reason" in _errors(resp)
+    resp = rph.post(f"{BATCHES}/{batch['id']}/api-sign-off", json={"reason": "fewer capsules"})
+    assert resp.status_code == 200
+    out = resp.get_json()
+    # 435 / 458.08 = 0.9496: 102 capsules to make become 96, so 96 are planned
+    assert out["held_for_api_sign_off"] == []
+    assert out["planned_output"]["capsules_to_make"] == 96 and out["units_planned"] == 96
+    assert out["recalculations"][0]["reason"] == "fewer capsules"
+
+    qc = {**PASSING_QC, "units_made": 96, "gross_weights_mg": ["296"] * 9 + ["29.6"]}
+    resp = tech.post(f"{BATCHES}/{batch['id']}/qc", json=qc)
+    assert resp.status_code == 201 and resp.get_json()["passed"] is False
+    assert resp.get_json()["batch"]["status"] == "in_progress"
+    fix = {"what": "gross_mg", "number": 10, "value": "296", "reason": "decimal point slipped"}
+    resp = tech.post(f"{BATCHES}/{batch['id']}/qc/corrections", json={**fix, "reason": ""})
+    assert resp.status_code == 422 and "reason" in _errors(resp)
+    resp = tech.post(f"{BATCHES}/{batch['id']}/qc/corrections", json=fix)
+    assert resp.status_code == 201
+    out = resp.get_json()
+    assert out["passed"] is True and out["data"]["correction"]["old"] == "29.6"
+    assert out["batch"]["status"] == "awaiting_check" and len(out["batch"]["qc_results"]) == 2

@@ -121,7 +121,7 @@ def test_start_uses_fefo_lots_and_freezes_the_calculation(app, as_role, ids):
     # Later changes to the formula and the lot never alter the record.
     with app.app_context(), unit_of_work() as s:
         s.get(Formula, ids["cap"]).packing_stat_mg = D("190")
-        s.get(IngredientLot, ids["lots"]["NTX-25002"]).assay_percent = D("95")
+        s.get(IngredientLot, ids["lots"]["NTX-25002"]).assay_percent = D("99")
     html = c.get(f"/batches/{bid}").get_data(as_text=True)
     assert "458.08 mg" in html and "19941.92 mg" in html
     with app.app_context():
@@ -324,7 +324,7 @@ def test_qc_needs_weights_and_the_formula_sample_size(app, as_role, ids):
         assert db.session.get(Batch, bid).status == "in_progress"
 
 
-def test_a_failing_capsule_rejects_the_batch_but_keeps_it(app, as_role, ids):
+def test_a_failing_capsule_stops_the_batch_until_corrected_or_rejected(app, as_role, ids):
     c = as_role("technician")
     bid = _started(app, c, ids)
     assert c.post(f"/batches/{bid}/weights", data=weights_data(app, bid)).status_code == 302
@@ -343,15 +343,33 @@ def test_a_failing_capsule_rejects_the_batch_but_keeps_it(app, as_role, ids):
     assert resp.status_code == 302
     with app.app_context():
         b = db.session.get(Batch, bid)
-        assert b.status == "rejected" and b.units_remaining == 0
-        assert "capsule weights" in b.decision_reason
+        # Not rejected at once: a mistyped weight may still be corrected.
+        assert b.status == "in_progress" and b.units_remaining == 0
         qc = b.qc_results[0]
+        assert qc.data["failures"] == ["capsule weights"]
         assert qc.passed is False
         units = qc.data["weight_check"]["units"]
         assert [u["passed"] for u in units].count(False) == 1
         assert units[9]["net_mg"] == "221" and units[9]["percent_of_target"] == "110.50"
         assert qc.data["weight_check"]["mean_net_mg"] == "202.10"
-    assert [e.action for e in _audit(app, bid)][-2:] == ["batch.qc", "batch.transition"]
+    assert [e.action for e in _audit(app, bid)][-1] == "batch.qc"
+    # No second check from scratch: correct the figure or reject.
+    again = c.post(
+        f"/batches/{bid}/qc",
+        data={
+            "weights": passing_weights(),
+            "shell_mg": "96",
+            "appearance": "ok",
+            "appearance_ok": "y",
+            "units_made": "100",
+        },
+    )
+    assert again.status_code == 409
+    resp = c.post(f"/batches/{bid}/reject", data={"reason": "capsule 10 overfilled"})
+    assert resp.status_code == 302
+    with app.app_context():
+        b = db.session.get(Batch, bid)
+        assert (b.status, b.decision_reason) == ("rejected", "capsule 10 overfilled")
     assert _audit(app, bid)[-1].new == {"status": "rejected"}
     # a rejected batch is final
     assert as_role("pharmacist").post(f"/batches/{bid}/release").status_code == 409

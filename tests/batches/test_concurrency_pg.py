@@ -179,3 +179,32 @@ def test_two_batches_filling_one_order_never_overfill_it(pg_app):
         # the loser's batch decrement was rolled back with its transaction
         remaining = sorted(db.session.get(Batch, i).units_remaining for i in (b1, b2))
         assert remaining == [20, 50]
+
+
+def test_two_parallel_fill_alls_never_overdraw_the_batch_nor_overfill_an_order(pg_app):
+    app = pg_app
+    ids = seed(app)
+    bid = _released(app, ids, 60)
+    with app.app_context(), unit_of_work() as s:
+        from pharmacy.models import Order
+
+        for o in s.scalars(select(Order).where(Order.status.in_(("verified", "in_compounding")))):
+            o.status = "cancelled"  # only this test's orders
+    orders = [make_order(app, quantity=20) for _ in range(5)]
+
+    def work(i):
+        with unit_of_work() as s:
+            filled, _skipped = service.fill_all(s, _user(s, "technician"), bid)
+            return [d.order_id for d in filled]
+
+    results, errors = _parallel(app, 2, work)
+    assert any(r for r in results), errors
+    with app.app_context():
+        assert db.session.get(Batch, bid).units_remaining == 0
+        per_order = dict(
+            db.session.execute(
+                select(Dispense.order_id, func.sum(Dispense.quantity)).group_by(Dispense.order_id)
+            ).all()
+        )
+        assert sum(per_order.values()) == D("60")
+        assert all(q == D("20") for q in per_order.values()) and set(per_order) <= set(orders)

@@ -53,7 +53,8 @@ def _released_batch(app, as_role, ids, **over):
 
 
 def test_batch_for_orders_moves_them_along_and_dispensing_makes_them_ready(app, as_role, ids):
-    o1, o2 = make_order(app, quantity=60), make_order(app, quantity=40)
+    o1 = make_order(app, quantity=60, doses_per_day=2)
+    o2 = make_order(app, quantity=40, doses_per_day=2)
     c = as_role("technician")
     resp = c.post(
         "/batches/new",

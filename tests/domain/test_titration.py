@@ -118,3 +118,46 @@ def test_schedule_has_no_gaps_or_overlaps(days, start):
     for s, d in zip(planned, days, strict=True):
         assert (s.end - s.start).days + 1 == d
     assert (planned[-1].end - start).days + 1 == total_days(steps)
+
+
+# --- parsing the intake text ------------------------------------------------------------------
+
+
+def test_parse_steps_reads_mg_and_unit_steps_in_order():
+    from pharmacy.domain.titration import TitrationStep, parse_steps
+
+    steps = parse_steps(
+        "1. 0.5 mg for 7 days\n\n1.5 MG x 14 d\n2 capsules, 14 days\n1.5 mL 10 days"
+    )
+    assert steps == [
+        TitrationStep(Decimal("0.5"), 7),
+        TitrationStep(Decimal("1.5"), 14),
+        TitrationStep(None, 14, Decimal("2")),
+        TitrationStep(None, 10, Decimal("1.5")),
+    ]
+
+
+def test_parse_steps_names_every_unreadable_line():
+    from pharmacy.domain.titration import parse_steps
+
+    with pytest.raises(ValidationFailed) as exc:
+        parse_steps("1.5 mg for 14 days\nhalf a capsule daily\n3 mg")
+    messages = [(e.field, e.message) for e in exc.value.errors]
+    assert [f for f, _ in messages] == ["titration", "titration"]
+    assert "line 2 ('half a capsule daily')" in messages[0][1]
+    assert "line 3 ('3 mg')" in messages[1][1]
+
+
+def test_parse_steps_passes_bad_numbers_on_for_validation_to_name():
+    from pharmacy.domain.titration import parse_steps, validate_steps
+
+    steps = parse_steps("1 mg for -3 days")
+    with pytest.raises(ValidationFailed) as exc:
+        validate_steps(steps)
+    assert exc.value.errors[0].field == "titration[0].days"
+
+
+def test_parse_steps_of_empty_text_is_no_plan():
+    from pharmacy.domain.titration import parse_steps
+
+    assert parse_steps("  \n ") == []

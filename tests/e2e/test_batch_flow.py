@@ -19,7 +19,7 @@ def _sign_out(page):
 
 def test_batch_from_order_to_release_to_trace(page, live_server, app, pharmacy):
     ids = seed(app)
-    order_id = make_order(app, quantity=100)
+    order_id = make_order(app, quantity=100, doses_per_day=4)  # 25 days: within the BUD
 
     sign_in(page, live_server, "technician")
     page.click("nav.mainnav >> text=Batches")

@@ -33,7 +33,7 @@ def _user_id(username: str) -> int:
 
 def test_receive_release_compound_check_dispense_and_trace(page, live_server, app, pharmacy):
     ids = seed(app)  # demo formulary, its lots and balance, and a second pharmacist "checker"
-    order_id = make_order(app, quantity=100)
+    order_id = make_order(app, quantity=100, doses_per_day=4)  # 25 days: within the BUD
     today = date.today()
     # A month-only expiry of this month: good through its last day, which is earlier than
     # every demo naltrexone lot, so first-expiry-first-out must pick the new lot.

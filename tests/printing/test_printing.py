@@ -248,7 +248,7 @@ def test_print_all_labels_for_ready_orders(app, as_role, ids):
 
 def test_titration_kit_labels_and_calendar(app, as_role, ids):
     oid, _bid = filled_order(
-        app, as_role, ids, quantity=60, strength="1.5", steps=(("1.5", 7), ("3", 7))
+        app, as_role, ids, quantity=40, strength="1.5", steps=(("1.5", 7), ("3", 7))
     )
     c = as_role("staff")
     pdf = _pdf(c.post(f"/print/orders/{oid}/titration-labels", data={"start_date": "2030-01-07"}))

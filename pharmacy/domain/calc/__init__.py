@@ -20,6 +20,7 @@ from .data import (
     BudCategory,
     CalcTables,
     forbidden_filler_reason,
+    substance_for,
 )
 from .inputs import (
     ANHYDROUS,
@@ -81,6 +82,7 @@ __all__ = [
     "fill_limits",
     "forbidden_filler_reason",
     "jsonable",
+    "substance_for",
     "lot_potency",
     "parse_component_expiries",
     "parse_expiry",

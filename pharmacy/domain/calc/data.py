@@ -23,6 +23,8 @@ class ApiSubstance:
     salt_mw: Decimal
     base_name: str
     base_mw: Decimal
+    # Set when the stock is the free base: the MW of the salt (HCl) a strength may be named in.
+    prescribed_salt_mw: Decimal | None = None
 
 
 # USP monograph / FDA labeling molecular weights (reference §3.4).
@@ -33,6 +35,31 @@ NALTREXONE = ApiSubstance(
     base_name="naltrexone base",
     base_mw=Decimal("341.40"),
 )
+
+
+def substance_for(
+    salt_form: str | None, molecular_weight: Decimal | None, base_molecular_weight: Decimal | None
+) -> ApiSubstance:
+    """Naltrexone as the lot's ingredient records it. A base powder is weighed as base: an
+    HCl strength is converted down by the molecular weights, never weighed as if it were HCl."""
+    base_mw = base_molecular_weight or NALTREXONE.base_mw
+    if salt_form == "base":
+        return ApiSubstance(
+            name=NALTREXONE.name,
+            salt_name=NALTREXONE.base_name,
+            salt_mw=molecular_weight or base_mw,
+            base_name=NALTREXONE.base_name,
+            base_mw=molecular_weight or base_mw,
+            prescribed_salt_mw=NALTREXONE.salt_mw,
+        )
+    return ApiSubstance(
+        name=NALTREXONE.name,
+        salt_name=NALTREXONE.salt_name,
+        salt_mw=molecular_weight or NALTREXONE.salt_mw,
+        base_name=NALTREXONE.base_name,
+        base_mw=base_mw,
+    )
+
 
 # UNC volumes with #4 = 0.21 mL (manufacturer consensus), reference §3.1.
 CAPSULE_VOLUMES_ML: Mapping[str, Decimal] = MappingProxyType(

@@ -16,9 +16,12 @@ ASSAY_BASES = (AS_IS, ANHYDROUS)
 
 
 def strength_in_salt(strength_mg: Decimal, basis: str, substance: ApiSubstance) -> Decimal:
-    """R1: a strength is salt (HCl) mass unless the prescription says base."""
+    """R1: a strength is salt (HCl) mass unless the prescription says base; the result is the
+    mass of the form in stock (a base stock turns an HCl strength into base)."""
     if basis == BASE:
         return strength_mg * substance.salt_mw / substance.base_mw
+    if substance.prescribed_salt_mw is not None:
+        return strength_mg * substance.salt_mw / substance.prescribed_salt_mw
     return strength_mg
 
 
@@ -30,6 +33,12 @@ def strength_step(
         formula = (
             f"{num(strength_mg)} {unit} {substance.base_name} × {num(substance.salt_mw)} "
             f"÷ {num(substance.base_mw)} = {num(salt)} {unit} {substance.salt_name}"
+        )
+    elif substance.prescribed_salt_mw is not None:
+        formula = (
+            f"{num(strength_mg)} {unit} naltrexone hydrochloride × {num(substance.salt_mw)} "
+            f"÷ {num(substance.prescribed_salt_mw)} = {num(salt)} {unit} {substance.salt_name} "
+            "(the lot is the base)"
         )
     else:
         formula = f"{num(strength_mg)} {unit} prescribed as {substance.salt_name}"

@@ -40,6 +40,8 @@ class StartIn(In):
     order_ids: list[Id] = Field(default=[], max_length=200)
     override_lot_ids: list[Id] = Field(default=[], max_length=50)
     override_reason: Note = ""
+    potency_acceptance: Note = ""  # pharmacist: an API lot outside 98.0-102.0 % is acceptable
+    allergy_override: Note = ""  # pharmacist: go ahead despite an excipient allergy finding
 
 
 class WeightIn(In):
@@ -67,9 +69,17 @@ class ReasonIn(In):
     reason: Note = ""
 
 
+class QcCorrectionIn(In):
+    what: Literal["gross_mg", "shell_mg", "final_volume_ml"]
+    number: Annotated[int, Field(ge=1, le=1000)] | None = None  # capsule, for gross_mg
+    value: Amount | None = None
+    reason: Note = ""
+
+
 class DispenseIn(In):
     order_id: Id | None = None
     quantity: Amount | None = None
+    bud_short_reason: Note = ""  # pharmacist: the BUD ends before the days' supply
 
 
 def _optional_body(model: type[In]) -> In:
@@ -142,7 +152,11 @@ def batch_dict(batch: Batch) -> dict:
             "recall_reason": batch.recall_reason,
             "order_ids": [o.id for o in batch.orders],
             "weight_tolerance_percent": service.tolerance_of(batch),
-            "qc_sample_size": service.sample_size(batch),
+            "api_tolerance_percent": service.api_tolerance_of(batch),
+            "qc_sample_size": service.sample_size(batch, batch.units_made or batch.units_planned),
+            "held_for_api_sign_off": [u.id for u in service.unsigned_api_deviations(batch)],
+            "recalculations": frozen.get("recalculations", []),
+            "planned_output": service.planned_output(batch),
             "lot_usages": [
                 {
                     "id": u.id,
@@ -162,6 +176,9 @@ def batch_dict(batch: Batch) -> dict:
                     "override_reason": u.override_reason,
                     "weighed_by_id": u.weighed_by_id,
                     "weighed_at": u.weighed_at,
+                    "signed_off_by_id": u.signed_off_by_id,
+                    "signed_off_at": u.signed_off_at,
+                    "sign_off_reason": u.sign_off_reason,
                 }
                 for u in batch.lot_usages
             ],
@@ -199,6 +216,8 @@ def start_batch():
         order_ids=tuple(body.order_ids),
         override_lot_ids=tuple(body.override_lot_ids),
         override_reason=body.override_reason,
+        potency_acceptance=body.potency_acceptance,
+        allergy_override=body.allergy_override,
     )
     with unit_of_work() as s:
         batch = service.start_batch(s, current_user, inp)
@@ -280,6 +299,39 @@ def batch_qc(batch_id: int):
     return _created(out, url_for("api.batch", batch_id=batch_id))
 
 
+@bp.post("/batches/<int:batch_id>/api-sign-off")
+def batch_api_sign_off(batch_id: int):
+    """A pharmacist signs off an API weight outside its tolerance; the plan is recalculated."""
+    row = _batch(batch_id)
+    body = parse_body(ReasonIn)
+    try:
+        with unit_of_work() as s:
+            service.sign_off_api_weight(s, current_user, row, body.reason)
+    except ValidationFailed as exc:
+        raise ValidationFailed(
+            [
+                FieldError("reason", e.message) if e.field == "sign_off_reason" else e
+                for e in exc.errors
+            ]
+        ) from None
+    return jsonify(batch_dict(db.session.get(Batch, batch_id)))
+
+
+@bp.post("/batches/<int:batch_id>/qc/corrections")
+def batch_qc_correction(batch_id: int):
+    """Correct one mistyped figure of a failed quality check; the old record is kept."""
+    row = _batch(batch_id)
+    body = parse_body(QcCorrectionIn)
+    fix = service.QcCorrection(
+        what=body.what, number=body.number, value=body.value, reason=body.reason
+    )
+    with unit_of_work() as s:
+        result = service.correct_qc(s, current_user, row, fix)
+    out = qc_dict(result)
+    out["batch"] = batch_dict(db.session.get(Batch, batch_id))
+    return _created(out, url_for("api.batch", batch_id=batch_id))
+
+
 @bp.post("/batches/<int:batch_id>/release")
 def batch_release(batch_id: int):
     row = _batch(batch_id)
@@ -303,7 +355,14 @@ def batch_dispense(batch_id: int):
     row = _batch(batch_id)
     body = parse_body(DispenseIn)
     with unit_of_work() as s:
-        given = service.dispense(s, current_user, row.id, body.order_id, body.quantity)
+        given = service.dispense(
+            s,
+            current_user,
+            row.id,
+            body.order_id,
+            body.quantity,
+            bud_short_reason=body.bud_short_reason,
+        )
         order = given.order
         order_view = {"id": order.id, "number": order.number, "status": order.status}
     out = dispense_dict(given)
@@ -319,6 +378,30 @@ def batch_dispense(batch_id: int):
         }
     )
     return _created(out, url_for("api.batch", batch_id=batch_id))
+
+
+@bp.post("/batches/<int:batch_id>/fill-all")
+def batch_fill_all(batch_id: int):
+    """Fill every open matching order the batch can cover completely, in one transaction."""
+    row = _batch(batch_id)
+    with unit_of_work() as s:
+        filled, skipped = service.fill_all(s, current_user, row.id)
+        out = {
+            "dispenses": [
+                {
+                    **dispense_dict(d),
+                    "order": {"id": d.order.id, "number": d.order.number, "status": d.order.status},
+                }
+                for d in filled
+            ],
+            "skipped": [
+                {"order_id": k.order.id, "number": k.order.number, "reason": k.reason}
+                for k in skipped
+            ],
+        }
+    after = db.session.get(Batch, batch_id)
+    out["batch"] = plain({"id": after.id, "units_remaining": after.units_remaining})
+    return jsonify(out)
 
 
 # --- recall traces ----------------------------------------------------------------------------
