@@ -102,7 +102,11 @@ def transition(
     """Move an order along lifecycle.ORDER. `check_roles=False` is for moves the system makes
     as a consequence of another (cancelling the fills of a rejected prescription).
     `by_fill`: the move is a fill's (services.batches.fill), the only way out of a recall hold."""
-    lock_row(session, order.prescription)  # always the prescription first, then its order
+    if target == "dispensed":
+        # The hand-out may complete the prescription: lock it before the order, the order
+        # every prescription-level change takes (prescription, then its orders). Moves made by
+        # batch work (locked batch, then orders) never touch the prescription.
+        lock_row(session, order.prescription)
     lock_row(session, order)
     current = order.status
     held_from = order.held_from if current == "on_hold" else None

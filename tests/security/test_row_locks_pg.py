@@ -9,6 +9,7 @@ old values always equal the state the previous change left.
 from __future__ import annotations
 
 import threading
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
@@ -172,7 +173,9 @@ def test_a_cancel_never_overwrites_a_hand_out(pg, pharmacy):
 def test_parallel_formula_approval_approves_once(pg, pharmacy):
     ids = seed(pg)
     with pg.app_context(), unit_of_work() as s:
-        draft_id = formulas.new_version(s, _user(s, "pharmacist"), s.get(Formula, ids["cap"])).id
+        draft = formulas.new_version(s, _user(s, "pharmacist"), s.get(Formula, ids["cap"]))
+        draft.api_tolerance_percent = Decimal("5")  # required for approval since weighing controls
+        draft_id = draft.id
 
     def approve():
         with unit_of_work() as s:
@@ -214,3 +217,12 @@ def test_parallel_refills_never_exceed_the_authorised_fills(pg, pharmacy):
     # Two refills remain: exactly fills 2 and 3 are made, each once (no duplicate number).
     assert sorted(r for r in results if r is not None) == [2, 3]
     assert all(isinstance(e, DomainError) for e in errors if e is not None)
+
+
+def test_a_change_based_on_a_stale_page_answers_409(app, pharmacy, as_role):
+    rx_id = _rx(app, pharmacy)
+    ph = as_role("pharmacist")
+    assert ph.post(f"/prescriptions/{rx_id}/verify", data={}).status_code == 302
+    again = ph.post(f"/prescriptions/{rx_id}/verify", data={})
+    assert again.status_code == 409
+    assert len(_events(app, "prescription", rx_id, "prescription.verify")) == 1
