@@ -131,3 +131,30 @@ def test_unknown_user_costs_one_password_check_like_a_wrong_password(app, pharma
     calls.clear()
     login(app.test_client(), "pharmacist", "wrong-password-123")
     assert unknown == calls == ["verify"]
+
+
+def test_proxy_fix_hops_setting_trusts_one_proxy(tmp_path, monkeypatch):
+    from pharmacy import create_app
+
+    monkeypatch.setenv("PROXY_FIX_HOPS", "1")
+    app = create_app(
+        {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'p.db'}", "SECRET_KEY": "k" * 40}
+    )
+    seen = {}
+
+    @app.get("/__addr")
+    def addr():
+        from flask import request
+
+        seen["ip"] = request.remote_addr
+        return ""
+
+    app.view_functions["addr"] = addr
+    from pharmacy import access
+
+    access.POLICY["addr"] = access.PUBLIC
+    try:
+        app.test_client().get("/__addr", headers={"X-Forwarded-For": "198.51.100.4"})
+    finally:
+        access.POLICY.pop("addr")
+    assert seen["ip"] == "198.51.100.4"
