@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from ..database import utcnow
@@ -24,6 +24,7 @@ from .passwords import hash_password, verify_password
 log = logging.getLogger("pharmacy.security")
 
 WRONG = "Unknown user name or wrong password."
+KEEP_ATTEMPTS = timedelta(days=30)  # the audit trail keeps failures for good
 
 
 @dataclass(frozen=True)
@@ -119,6 +120,12 @@ def record(session: Session, username: str, ip: str, outcome: Outcome, why: str)
     record with the address and a WARNING in the log."""
     name = _key(username)
     if outcome.user is not None:
+        # Older attempts of this name no longer count for anything: keep the table small.
+        session.execute(
+            delete(SignInAttempt).where(
+                SignInAttempt.username == name, SignInAttempt.at < utcnow() - KEEP_ATTEMPTS
+            )
+        )
         session.add(SignInAttempt(username=name, ip=ip, succeeded=True))
         return
     if why != "locked":
