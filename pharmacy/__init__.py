@@ -30,6 +30,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     if test_config:
         app.config.update(test_config)
     config.check_database_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    hops = int(app.config.get("PROXY_FIX_HOPS") or 0)
+    if hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         # A local file has no server connection to go stale: skip the ping on every checkout.
         options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
@@ -46,8 +51,15 @@ def create_app(test_config: dict | None = None) -> Flask:
             configure_sqlite(db.engine)
 
     from .errors import register_error_handlers
+    from .flush_guard import install as install_flush_guard
     from .web import register_blueprints
+    from .web.edge import init_edge
 
+    install_flush_guard()
+    from .services.audit import install as install_audit_chain
+
+    install_audit_chain()
+    init_edge(app)  # before the blueprints' own hooks: bounded values reach every view
     register_blueprints(app)
     register_error_handlers(app)
     _init_guards(app)
@@ -163,6 +175,9 @@ def _init_guards(app: Flask) -> None:
         resp.headers.setdefault("X-Content-Type-Options", "nosniff")
         resp.headers.setdefault("Referrer-Policy", "same-origin")
         resp.headers.setdefault("X-Frame-Options", "DENY")
+        if app.config.get("PRODUCTION"):
+            # Production is served over HTTPS only (the session cookie is Secure there).
+            resp.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         if current_user and current_user.is_authenticated:
             resp.headers["Cache-Control"] = "no-store"
         return resp

@@ -32,7 +32,6 @@ POLICY: dict[str, str | frozenset[str]] = {
     "admin.users": ADMIN,
     "admin.new_user": ADMIN,
     "admin.edit_user": ADMIN,
-    "admin.user_token": ADMIN,
     "scan.verify_label": PHARMACY_TEAM,
     "admin.audit_trail": ADMIN,
     "admin.profile": ADMIN,

@@ -72,7 +72,26 @@ def bench_data_command(orders: int, seed: int):
         click.echo(f"{table:>16}: {n:,}")
 
 
+audit_cli = AppGroup("audit", help="Check the audit trail.")
+
+
+@audit_cli.command("verify")
+def audit_verify_command():
+    """Recompute the audit trail's hash chain; exit status 1 if any row was tampered with."""
+    from .extensions import db
+    from .services.audit import verify_chain
+
+    checked, problems = verify_chain(db.session)
+    for problem in problems:
+        click.echo(f"BROKEN: {problem}", err=True)
+    if problems:
+        click.echo(f"audit trail: {checked} rows checked, {len(problems)} problem(s)", err=True)
+        raise SystemExit(1)
+    click.echo(f"audit trail intact: {checked} rows, chain verified")
+
+
 def register_cli(app: Flask) -> None:
     app.cli.add_command(user_cli)
+    app.cli.add_command(audit_cli)
     app.cli.add_command(demo_data_command)
     app.cli.add_command(bench_data_command)

@@ -68,6 +68,15 @@ def _normalise_postgres(url: str) -> str:
     return url
 
 
+def _int_env(name: str, default: int, minimum: int = 0) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) < minimum or len(raw) > 6:
+        raise ConfigError(f"{name} must be a whole number of at least {minimum}, not {raw!r}")
+    return int(raw)
+
+
 def load(instance_path: str) -> dict:
     ipath = Path(instance_path)
     ipath.mkdir(parents=True, exist_ok=True)
@@ -94,4 +103,13 @@ def load(instance_path: str) -> dict:
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
         # The inventory page lists lots expiring within this many days.
         "EXPIRY_WARNING_DAYS": int(os.environ.get("EXPIRY_WARNING_DAYS", "60")),
+        # Sign-in throttling: failures per user name / per client address within the window.
+        "SIGNIN_MAX_FAILURES_PER_ACCOUNT": _int_env("SIGNIN_MAX_FAILURES_PER_ACCOUNT", 5, 1),
+        "SIGNIN_MAX_FAILURES_PER_ADDRESS": _int_env("SIGNIN_MAX_FAILURES_PER_ADDRESS", 20, 1),
+        "SIGNIN_LOCKOUT_MINUTES": _int_env("SIGNIN_LOCKOUT_MINUTES", 15, 1),
+        # Number of reverse proxies in front of the app whose X-Forwarded-* headers are
+        # trusted (0: none, the client address is the socket's). Audited addresses depend on it.
+        "PROXY_FIX_HOPS": _int_env("PROXY_FIX_HOPS", 0),
+        # API tokens stop working this many days after they are issued.
+        "API_TOKEN_DAYS": _int_env("API_TOKEN_DAYS", 90, 1),
     }

@@ -174,3 +174,17 @@ def unit_of_work() -> Iterator:
         raise
     finally:
         _begin_immediate.reset(token)
+
+
+def lock_row(session, obj):
+    """Re-read a row FOR UPDATE inside the unit of work, before deciding on its status.
+
+    Two requests changing the same record then run one after the other: the second waits for
+    the first to commit and decides on what it left (typically a 409: "it moved"), so neither
+    a transition nor the audit's old values can be based on a stale read. PostgreSQL locks the
+    row; on SQLite the unit of work already holds the database's write lock and the refresh
+    alone brings the current values. Lock a prescription before its orders, everywhere.
+    """
+    session.flush()  # our own pending changes first: refresh would otherwise drop them
+    session.refresh(obj, with_for_update=True)
+    return obj

@@ -23,7 +23,9 @@ def _answer(status: int, title: str, message: str, errors: list | None = None):
     if wants_json():
         body = {"errors": errors or [{"field": None, "message": message}]}
         return jsonify(body), status
-    return render_template("error.html", status=status, title=title, message=message), status
+    return render_template(
+        "error.html", status=status, title=title, message=message, errors=errors or []
+    ), status
 
 
 def register_error_handlers(app: Flask) -> None:

@@ -50,6 +50,17 @@ class FormulaSpec:
     api_tolerance_percent: Decimal | None = weighing.API_TOLERANCE_DEFAULT
 
 
+# Far beyond any real LDN formula; they stop typos and hostile input before arithmetic.
+UPPER_BOUNDS = {
+    "concentration_mg_per_ml": Decimal("100"),
+    "packing_stat_mg": Decimal("2000"),
+    "qc_sample_size": 1000,
+    "bud_days_override": 3650,
+    "strength_min_mg": Decimal("1000"),
+    "strength_max_mg": Decimal("1000"),
+}
+
+
 def form_family(dosage_form: str) -> str | None:
     entry = DOSAGE_FORMS.get(dosage_form)
     return entry[1] if entry else None
@@ -102,6 +113,12 @@ def validate_formula(spec: FormulaSpec, tables: CalcTables = DEFAULT_TABLES) -> 
             if reason:
                 bad(f"lines[{i}].ingredient", f"is not allowed in LDN formulas ({reason})")
 
+    for name, most in UPPER_BOUNDS.items():
+        value = getattr(spec, name)
+        if value is not None and value < 0:
+            bad(name, "must not be negative")
+        elif value is not None and value > most:
+            bad(name, f"must be at most {most}")
     if family == CAPSULE:
         _capsule_rules(spec, tables, bad)
     elif family == LIQUID:

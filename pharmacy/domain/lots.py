@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
+from pharmacy.domain.bounds import date_problem
 from pharmacy.domain.errors import ValidationFailed
 
 USABLE_STATUS = "released"
@@ -26,11 +27,19 @@ def month_end(year: int, month: int) -> date:
     return date(year, month, calendar.monthrange(year, month)[1])
 
 
+def in_range(day: date, field: str) -> date:
+    """A date within the app's bounds (1900-2199), or a field error."""
+    problem = date_problem(day)
+    if problem:
+        raise ValidationFailed.single(field, problem)
+    return day
+
+
 def parse_expiry(text: str, field: str = "expiry") -> date:
     """Accept "2026-03-15", "2026-03" or "03/2026"; a month alone means its last day."""
     value = text.strip() if isinstance(text, str) else ""
     try:
-        return date.fromisoformat(value)
+        return in_range(date.fromisoformat(value), field)
     except ValueError:
         pass
     for i, pattern in enumerate(_MONTH_ONLY):
@@ -38,7 +47,7 @@ def parse_expiry(text: str, field: str = "expiry") -> date:
         if match:
             year, month = map(int, match.groups() if i == 0 else reversed(match.groups()))
             if 1 <= month <= 12 and year >= 1:
-                return month_end(year, month)
+                return in_range(month_end(year, month), field)
     raise ValidationFailed.single(
         field, f"{text!r} is not an expiry date (use 2026-03-15, 2026-03 or 03/2026)"
     )

@@ -108,6 +108,12 @@ class PrescriptionTerms:
         return FillDecision(not reasons, tuple(reasons))
 
 
+# Far above any real LDN prescription (capsules or mL; mg per unit): a typo guard, and what
+# keeps the quantities' arithmetic small.
+MAX_QUANTITY = Decimal("10000")
+MAX_STRENGTH_MG = Decimal("1000")
+
+
 def validate_entry(
     *,
     date_written: date | None,
@@ -127,17 +133,21 @@ def validate_entry(
         errors.append(FieldError("date_written", "the date written is required"))
     elif date_written > today:
         errors.append(FieldError("date_written", f"{date_written.isoformat()} is in the future"))
-    numbers = [("quantity", quantity)]
+    numbers = [("quantity", quantity, MAX_QUANTITY)]
     if strength_mg is None and dose_mg is None:
         errors.append(FieldError("dose_mg", "give the dose in mg"))
     numbers += [
-        (n, v) for n, v in (("strength_mg", strength_mg), ("dose_mg", dose_mg)) if v is not None
+        (n, v, MAX_STRENGTH_MG)
+        for n, v in (("strength_mg", strength_mg), ("dose_mg", dose_mg))
+        if v is not None
     ]
-    for name, value in numbers:
+    for name, value, most in numbers:
         if not isinstance(value, Decimal | int) or isinstance(value, bool):
             errors.append(FieldError(name, f"{name.replace('_', ' ')} must be a number"))
         elif not Decimal(value).is_finite() or value <= 0:
             errors.append(FieldError(name, f"{name.replace('_', ' ')} must be greater than 0"))
+        elif value > most:
+            errors.append(FieldError(name, f"{name.replace('_', ' ')} must be at most {most}"))
     if (
         refills_authorised is None
         or isinstance(refills_authorised, bool)

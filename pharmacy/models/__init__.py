@@ -1,6 +1,6 @@
 """Every model module is imported here so Alembic's autogenerate sees the whole schema."""
 
-from .audit import AuditEvent
+from .audit import AuditChainHead, AuditEvent
 from .batches import Batch, BatchLotUsage, Dispense, LabelPrint, QcResult
 from .clinical import (
     Order,
@@ -15,10 +15,12 @@ from .formulas import Formula, FormulaIngredient
 from .handout import FinalCheck, Handout, LabelScan
 from .inventory import Balance, Ingredient, IngredientLot, LotAdjustment
 from .people import ROLES, ApiToken, PharmacyProfile, User, UserRole, UserSession
+from .security import SignInAttempt
 
 __all__ = [
     "ROLES",
     "ApiToken",
+    "AuditChainHead",
     "AuditEvent",
     "Balance",
     "Batch",
@@ -41,6 +43,7 @@ __all__ = [
     "QcResult",
     "ScreeningFinding",
     "SequenceCounter",
+    "SignInAttempt",
     "TitrationStep",
     "User",
     "UserRole",

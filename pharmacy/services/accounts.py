@@ -74,7 +74,11 @@ def create_user(
         password_hash=hash_password(data.password, hasher_params),
         active=True,
     )
-    user.role_rows = [UserRole(role=r) for r in sorted(set(data.roles))]
+    granter = actor.id if isinstance(actor, User) else None
+    now = utcnow()
+    user.role_rows = [
+        UserRole(role=r, granted_by_id=granter, granted_at=now) for r in sorted(set(data.roles))
+    ]
     session.add(user)
     session.flush()
     audit.record(session, actor, "user.create", "user", user.id, None, _user_view(user))
@@ -128,25 +132,6 @@ def first_run(
     audit.record(
         session, user, "pharmacy.create", "pharmacy_profile", row.id, None, audit.snapshot(row)
     )
-    return user
-
-
-class SignInFailed(Exception):
-    pass
-
-
-def authenticate(
-    session: Session, username: str, password: str, hasher_params: dict | None = None
-) -> User:
-    user = session.scalar(select(User).where(User.username == username.strip().lower()))
-    if user is None:
-        # Spend the same time as a real check, so timing does not reveal who exists.
-        verify_password(hash_password("timing-equaliser", hasher_params), password, hasher_params)
-        raise SignInFailed("Unknown user name or wrong password.")
-    if not verify_password(user.password_hash, password, hasher_params):
-        raise SignInFailed("Unknown user name or wrong password.")
-    if not user.active:
-        raise SignInFailed("This account is disabled. Ask an administrator.")
     return user
 
 
@@ -243,13 +228,15 @@ def change_password(
     user.password_changed_at = utcnow()
     # Every other sign-in of this user ends; the one that made the change stays.
     revoked = revoke_sessions(session, user.id, "password changed", except_token=current_token)
+    # API tokens were issued under the old password: whoever holds one must be issued anew.
+    tokens = revoke_api_tokens(session, user.id, "password changed")
     audit.record(
         session,
         user,
         "user.password_change",
         "user",
         user.id,
-        new={"other_sessions_revoked": revoked},
+        new={"other_sessions_revoked": revoked, "api_tokens_revoked": tokens},
     )
 
 
@@ -275,24 +262,59 @@ def set_active(session: Session, actor: User, user: User, active: bool, reason: 
 
 
 def set_roles(session: Session, actor: User, user: User, roles: tuple[str, ...]) -> None:
+    """Grant and withdraw roles. Roles kept keep their original grant; each new one records
+    who granted it. Nobody grants a role to themselves (no self-promotion to pharmacist)."""
     unknown = [r for r in roles if r not in ROLES]
     if not roles or unknown:
         raise ValidationFailed.single("roles", "choose at least one known role")
-    if actor.id == user.id and "admin" not in roles:
+    wanted, held = set(roles), set(user.roles)
+    if actor.id == user.id and "admin" not in wanted:
         raise ValidationFailed.single("roles", "you cannot remove your own admin role")
-    old = sorted(user.roles)
-    user.role_rows = [UserRole(role=r) for r in sorted(set(roles))]
+    if actor.id == user.id and wanted - held:
+        raise ValidationFailed.single(
+            "roles",
+            f"you cannot grant yourself a role ({', '.join(sorted(wanted - held))}); "
+            "another administrator must",
+        )
+    now = utcnow()
+    user.role_rows = [r for r in user.role_rows if r.role in wanted] + [
+        UserRole(role=r, granted_by_id=actor.id, granted_at=now) for r in sorted(wanted - held)
+    ]
     session.flush()
     audit.record(
-        session, actor, "user.roles", "user", user.id, {"roles": old}, {"roles": sorted(set(roles))}
+        session,
+        actor,
+        "user.roles",
+        "user",
+        user.id,
+        {"roles": sorted(held)},
+        {"roles": sorted(wanted), "granted": sorted(wanted - held), "granted_by": actor.username},
     )
 
 
-def create_api_token(session: Session, actor: User, owner: User, name: str) -> str:
+DEFAULT_TOKEN_LIFETIME = timedelta(days=90)
+
+
+def create_api_token(
+    session: Session,
+    actor: User,
+    owner: User,
+    name: str,
+    lifetime: timedelta = DEFAULT_TOKEN_LIFETIME,
+) -> str:
+    """A new token for the signed-in user only: nobody, administrators included, mints a
+    token that acts as someone else."""
+    if actor.id != owner.id:
+        raise ValidationFailed.single("owner", "an API token can only be created by its own user")
     if not name.strip():
         raise ValidationFailed.single("name", "is required (say where the token is used)")
     token = "ldn_" + secrets.token_urlsafe(32)
-    row = ApiToken(user_id=owner.id, name=name.strip()[:80], token_hash=_digest(token))
+    row = ApiToken(
+        user_id=owner.id,
+        name=name.strip()[:80],
+        token_hash=_digest(token),
+        expires_at=utcnow() + lifetime,
+    )
     session.add(row)
     session.flush()
     audit.record(
@@ -302,14 +324,25 @@ def create_api_token(session: Session, actor: User, owner: User, name: str) -> s
         "api_token",
         row.id,
         None,
-        {"owner": owner.username, "name": row.name},
+        {"owner": owner.username, "name": row.name, "expires_at": row.expires_at},
     )
     return token
 
 
+def revoke_api_tokens(session: Session, user_id: int, reason: str) -> int:
+    return (
+        session.execute(
+            update(ApiToken)
+            .where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
+            .values(revoked_at=utcnow(), revoked_reason=reason)
+        ).rowcount
+        or 0
+    )
+
+
 def revoke_api_token(session: Session, actor: User, token_row: ApiToken) -> None:
     if token_row.revoked_at is None:
-        token_row.revoked_at = utcnow()
+        token_row.revoked_at, token_row.revoked_reason = utcnow(), "revoked"
         audit.record(session, actor, "api_token.revoke", "api_token", token_row.id)
 
 
@@ -318,6 +351,8 @@ def user_for_api_token(session: Session, token: str) -> User | None:
     if row is None or row.revoked_at is not None or not row.user.active:
         return None
     now = utcnow()
+    if now >= _aware(row.expires_at):
+        return None
     if row.last_used_at is None or now - _aware(row.last_used_at) > timedelta(minutes=5):
         row.last_used_at = now
     return row.user

@@ -1,15 +1,29 @@
-"""The one way the app writes the audit trail: in the caller's transaction, never committed here."""
+"""The one way the app writes the audit trail: in the caller's transaction, never committed here.
+
+The trail is a hash chain: each row's chain_hash is SHA-256 over the previous row's hash and
+this row's content. Rows recorded in a transaction are appended when it commits, under a lock
+on the single chain-head row, so concurrent transactions append one after the other and the
+chain never forks. The head is locked last in every transaction (after any row locks the use
+case took), so it cannot take part in a lock cycle.
+"""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+import hashlib
+import json
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import inspect
+from sqlalchemy import event as sa_event
+from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 
-from ..models import AuditEvent, User
+from ..database import utcnow
+from ..models import AuditChainHead, AuditEvent, User
+
+GENESIS = "0" * 64
+_PENDING = "audit_pending"
 
 
 def _plain(value: Any) -> Any:
@@ -56,6 +70,7 @@ def record(
     else:
         user_id, actor_name = None, actor or "system"
     event = AuditEvent(
+        at=utcnow(),
         user_id=user_id,
         actor=actor_name,
         action=action,
@@ -66,6 +81,119 @@ def record(
         reason=reason,
         ip=ip,
     )
-    session.add(event)
-    session.flush()
+    # Appended (hashed, inserted) when the transaction commits: see append_pending.
+    session.info.setdefault(_PENDING, []).append(event)
     return event
+
+
+def pending(session: Session) -> list[AuditEvent]:
+    """Audit records of the open transaction, not yet written (they are at commit)."""
+    return list(session.info.get(_PENDING, ()))
+
+
+def _canonical_time(value: datetime) -> str:
+    # SQLite hands back naive UTC, PostgreSQL an aware time in the session's zone.
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return value.isoformat(timespec="microseconds")
+
+
+def row_hash(previous: str, row: AuditEvent) -> str:
+    content = json.dumps(
+        [
+            _canonical_time(row.at),
+            row.user_id,
+            row.actor,
+            row.action,
+            row.entity,
+            row.entity_id,
+            row.old,
+            row.new,
+            row.reason,
+            row.ip,
+        ],
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+        default=str,
+    )
+    return hashlib.sha256(f"{previous}\n{content}".encode()).hexdigest()
+
+
+def _locked_head(session: Session) -> AuditChainHead:
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    session.execute(
+        insert(AuditChainHead)
+        .values(id=1, last_id=0, last_hash=GENESIS)
+        .on_conflict_do_nothing(index_elements=["id"])
+    )
+    # FOR UPDATE: the second of two committing transactions waits here for the first.
+    # (SQLite: the unit of work already holds the database's single write lock.)
+    return session.execute(
+        select(AuditChainHead)
+        .where(AuditChainHead.id == 1)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar_one()
+
+
+def append_pending(session: Session) -> None:
+    events = session.info.pop(_PENDING, None)
+    if not events:
+        return
+    head = _locked_head(session)  # the committed head, read under the lock
+    previous = head.last_hash
+    for event in events:
+        event.chain_hash = previous = row_hash(previous, event)
+        session.add(event)  # inserted in this order, so ids follow the chain
+    session.flush()
+    head.last_id, head.last_hash = events[-1].id, previous
+
+
+def _discard_pending(session: Session, *_args) -> None:
+    session.info.pop(_PENDING, None)
+
+
+def install() -> None:
+    """Append recorded events at commit; forget them when the transaction rolls back."""
+    if not sa_event.contains(Session, "before_commit", append_pending):
+        sa_event.listen(Session, "before_commit", append_pending)
+        sa_event.listen(Session, "after_rollback", _discard_pending)
+        sa_event.listen(Session, "after_soft_rollback", _discard_pending)
+
+
+def verify_chain(session: Session, batch: int = 5000) -> tuple[int, list[str]]:
+    """Recompute the chain over every row in id order: (rows checked, problems found).
+
+    A changed row breaks its own hash; a removed or inserted row breaks the next one's; rows
+    cut off at the end show as a head that no longer matches the last row."""
+    problems: list[str] = []
+    previous, last_id, checked = GENESIS, 0, 0
+    while True:
+        rows = session.scalars(
+            select(AuditEvent).where(AuditEvent.id > last_id).order_by(AuditEvent.id).limit(batch)
+        ).all()
+        if not rows:
+            break
+        for row in rows:
+            expected = row_hash(previous, row)
+            if row.chain_hash != expected:
+                problems.append(
+                    f"audit event {row.id} ({row.action} by {row.actor}): hash does not match "
+                    "- this row was changed, or one before it was removed or inserted"
+                )
+            previous = row.chain_hash or expected
+            last_id = row.id
+        checked += len(rows)
+        session.expunge_all()
+    head = session.get(AuditChainHead, 1)
+    if head is not None and (head.last_id, head.last_hash) != (last_id, previous):
+        problems.append(
+            f"the chain head names event {head.last_id} but the last row is {last_id}: "
+            "rows at the end were removed"
+        )
+    return checked, problems

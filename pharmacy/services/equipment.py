@@ -13,6 +13,7 @@ from datetime import date
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from ..domain.bounds import date_problem
 from ..domain.errors import FieldError, ValidationFailed
 from ..models import Balance, User
 from . import audit
@@ -39,10 +40,20 @@ def _parse_date(value: date | str | None, field_name: str, errors: list[FieldErr
         errors.append(FieldError(field_name, "is required"))
         return None
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         errors.append(FieldError(field_name, f"{text!r} is not a date (use YYYY-MM-DD)"))
         return None
+    problem = date_problem(day)
+    if problem:
+        errors.append(FieldError(field_name, problem))
+        return None
+    return day
+
+
+# A compounding balance reads to 1 mg or better; anything coarser is a typo (g for mg).
+MAX_READABILITY_MG = 100
+MAX_MWQ_MG = 100_000
 
 
 def _validate(session: Session, data: BalanceData, existing: Balance | None = None) -> dict:
@@ -60,6 +71,12 @@ def _validate(session: Session, data: BalanceData, existing: Balance | None = No
             errors.append(FieldError("name", f"a balance called '{name}' already exists"))
     readability = parse_quantity(data.readability_mg, "readability_mg", errors)
     mwq = parse_quantity(data.mwq_mg, "mwq_mg", errors)
+    if readability is not None and readability > MAX_READABILITY_MG:
+        errors.append(FieldError("readability_mg", f"must be at most {MAX_READABILITY_MG} mg"))
+        readability = None
+    if mwq is not None and mwq > MAX_MWQ_MG:
+        errors.append(FieldError("mwq_mg", f"must be at most {MAX_MWQ_MG} mg"))
+        mwq = None
     if readability is not None and mwq is not None and mwq < readability:
         errors.append(FieldError("mwq_mg", "cannot be below the readability of the balance"))
     due = _parse_date(data.calibration_due, "calibration_due", errors)

@@ -8,7 +8,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..database import utcnow
+from ..database import lock_row, utcnow
 from ..domain import lifecycle
 from ..domain.errors import FieldError, ValidationFailed
 from ..domain.formula_rules import FormulaSpec, LineSpec, validate_formula
@@ -157,7 +157,21 @@ def update_draft(
     return formula
 
 
+def _lock_code(session: Session, formula: Formula) -> None:
+    """Lock every version of the formula's code (in id order), then re-read this one: approving
+    retires the other versions and a new version takes the next number, so concurrent changes
+    to one code run one after the other and see each other's result."""
+    session.scalars(
+        select(Formula.id)
+        .where(Formula.code == formula.code)
+        .order_by(Formula.id)
+        .with_for_update()
+    ).all()
+    lock_row(session, formula)
+
+
 def approve(session: Session, actor: User, formula: Formula) -> Formula:
+    _lock_code(session, formula)
     lifecycle.check_transition("mfr", formula.status, "approved", roles=actor.roles)
     values = {k: getattr(formula, k) for k in EDITABLE_FIELDS}
     validate_formula(
@@ -202,6 +216,7 @@ def approve(session: Session, actor: User, formula: Formula) -> Formula:
 
 
 def retire(session: Session, actor: User, formula: Formula, reason: str) -> Formula:
+    _lock_code(session, formula)
     lifecycle.check_transition("mfr", formula.status, "retired", roles=actor.roles, reason=reason)
     old = formula.status
     formula.status = "retired"
@@ -220,6 +235,7 @@ def retire(session: Session, actor: User, formula: Formula, reason: str) -> Form
 
 
 def new_version(session: Session, actor: User, formula: Formula) -> Formula:
+    _lock_code(session, formula)
     open_draft = session.scalar(
         select(Formula).where(Formula.code == formula.code, Formula.status == "draft")
     )

@@ -332,7 +332,7 @@ def parse_expiry(text: str, field_name: str = "expiry") -> tuple[date, bool]:
     """(last good day, month_only) from "2027-03-15", "2027-03" or "03/2027"."""
     value = _text(text)
     try:
-        return date.fromisoformat(value), False
+        return lot_rules.in_range(date.fromisoformat(value), field_name), False
     except ValueError:
         pass
     return lot_rules.parse_expiry(value, field_name), True

@@ -21,6 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from ..database import lock_row
 from ..domain import dosing, lifecycle
 from ..domain.errors import FieldError, TransitionNotAllowed, ValidationFailed
 from ..domain.prescription_rules import DEFAULT_VALIDITY_MONTHS, PrescriptionTerms
@@ -81,6 +82,7 @@ def create_refill(
     validity_months: int = DEFAULT_VALIDITY_MONTHS,
 ) -> Order:
     today = today or date.today()
+    lock_row(session, rx)  # parallel refills: one at a time, each sees the fills before it
     decision = terms(rx, validity_months).can_fill(today)
     if not decision.allowed:
         raise ValidationFailed(
@@ -132,6 +134,12 @@ def transition(
     as a consequence of another (cancelling the fills of a rejected prescription). A move in
     EVENT_MOVES needs the `event` that makes it (its use case checks the rest).
     `by_fill`: the move is a fill's (services.batches.fill), the only way out of a recall hold."""
+    if target == "dispensed":
+        # The hand-out may complete the prescription: lock it before the order, the order
+        # every prescription-level change takes (prescription, then its orders). Moves made by
+        # batch work (locked batch, then orders) never touch the prescription.
+        lock_row(session, order.prescription)
+    lock_row(session, order)
     current = order.status
     held_from = order.held_from if current == "on_hold" else None
     if held_from and target != "cancelled" and not by_fill and _recall_held(session, order):
@@ -252,7 +260,8 @@ def change_status(
 
 def cancel_open_orders(session: Session, actor: User, rx: Prescription, reason: str) -> None:
     for order in rx.orders:
-        if order.status in OPEN_STATUSES:
+        # Re-read under the lock: an order handed out meanwhile is no longer open.
+        if lock_row(session, order).status in OPEN_STATUSES:
             transition(session, actor, order, "cancelled", reason=reason, check_roles=False)
 
 

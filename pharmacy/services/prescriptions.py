@@ -13,7 +13,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from ..database import utcnow
+from ..database import lock_row, utcnow
 from ..domain import lifecycle, screening
 from ..domain.errors import FieldError, TransitionNotAllowed, ValidationFailed
 from ..domain.formula_rules import DOSAGE_FORMS
@@ -454,6 +454,7 @@ def verify(
     """Pharmacist verification. Screening runs again first (the patient record may have changed
     since entry); contraindications need a written override reason, refused findings block."""
     today = today or date.today()
+    lock_row(session, rx)
     lifecycle.check_transition("prescription", rx.status, "verified", roles=actor.roles)
     if rx.expires_on < today:
         raise TransitionNotAllowed(f"{rx.rx_number} expired on {rx.expires_on.isoformat()}")
@@ -494,6 +495,7 @@ def verify(
 
 
 def reject(session: Session, actor: User, rx: Prescription, reason: str) -> Prescription:
+    lock_row(session, rx)
     lifecycle.check_transition(
         "prescription", rx.status, "rejected", roles=actor.roles, reason=reason
     )
@@ -523,6 +525,7 @@ def change_status(
 ) -> Prescription:
     """Put a prescription on hold, resume it, or cancel it (verify and reject have their own
     use cases). Cancelling also cancels its open orders; the workflow decides who may."""
+    lock_row(session, rx)
     if target in ("verified", "rejected") and rx.status != "on_hold":
         raise ValidationFailed.single("status", "use Verify or Reject for that")
     reason = (reason or "").strip() or None

@@ -9,11 +9,13 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from ..database import unit_of_work
+from ..domain import bounds
 from ..domain.errors import ValidationFailed
 from ..extensions import db
-from ..models import AuditEvent, PharmacyProfile, User
+from ..models import ApiToken, AuditEvent, PharmacyProfile, User
 from ..services import accounts, audit
-from .forms import EditUserForm, PharmacyForm, TokenForm, UserForm, apply_errors
+from .forms import EditUserForm, PharmacyForm, UserForm, apply_errors
+from .reads import PATIENT_ENTITIES, PATIENT_ROLES
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -82,21 +84,12 @@ def edit_user(user_id: int):
             return redirect(url_for("admin.users"))
     else:
         status = 400
-    return render_template(
-        "admin/user_edit.html", form=form, user=user, token_form=TokenForm()
-    ), status
-
-
-@bp.route("/users/<int:user_id>/token", methods=["POST"])
-def user_token(user_id: int):
-    """An administrator issues an API token for another user (e.g. an integration account)."""
-    user = db.session.get(User, user_id) or abort(404)
-    form = TokenForm()
-    if not form.validate_on_submit():
-        abort(400, "Say what the token is for.")
-    with unit_of_work() as s:
-        token = accounts.create_api_token(s, current_user, user, form.name.data)
-    return render_template("admin/token_created.html", user=user, token=token)
+    tokens = db.session.scalars(
+        select(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .order_by(ApiToken.id.desc())
+    ).all()
+    return render_template("admin/user_edit.html", form=form, user=user, tokens=tokens), status
 
 
 @bp.route("/pharmacy", methods=["GET", "POST"])
@@ -123,13 +116,18 @@ def profile():
     return render_template("admin/profile.html", form=form), status
 
 
-def _parse_day(value: str | None):
+def _parse_day(name: str):
+    value = request.args.get(name)
     if not value:
         return None
     try:
-        return datetime.fromisoformat(value).date()
+        day = datetime.fromisoformat(value).date()
     except ValueError:
-        abort(400, f"'{value}' is not a date (use YYYY-MM-DD)")
+        raise ValidationFailed.single(name, f"'{value}' is not a date (use YYYY-MM-DD)") from None
+    problem = bounds.date_problem(day)
+    if problem:
+        raise ValidationFailed.single(name, problem)
+    return day
 
 
 @bp.route("/audit")
@@ -144,7 +142,7 @@ def audit_trail():
         stmt = stmt.where(AuditEvent.entity == args["entity"].strip())
     if args.get("entity_id"):
         stmt = stmt.where(AuditEvent.entity_id == args["entity_id"].strip())
-    since, until = _parse_day(args.get("since")), _parse_day(args.get("until"))
+    since, until = _parse_day("since"), _parse_day("until")
     if since:
         stmt = stmt.where(AuditEvent.at >= datetime.combine(since, time.min))
     if until:
@@ -157,4 +155,10 @@ def audit_trail():
     more = len(rows) > AUDIT_PAGE_SIZE
     rows = rows[:AUDIT_PAGE_SIZE]
     next_args = dict(args, before=rows[-1].id) if more and rows else None
-    return render_template("admin/audit.html", events=rows, next_args=next_args, args=args)
+    # An administrator who does not work with patients manages accounts, not care: patient
+    # detail in the trail (names, doses, reasons) is hidden from them; the event itself shows.
+    sees_patients = current_user.has_role(*PATIENT_ROLES)
+    hidden = {e.id for e in rows if not sees_patients and e.entity in PATIENT_ENTITIES}
+    return render_template(
+        "admin/audit.html", events=rows, next_args=next_args, args=args, hidden=hidden
+    )

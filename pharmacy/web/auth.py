@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from urllib.parse import urlparse
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
@@ -9,11 +10,11 @@ from flask import session as flask_session
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 
-from ..database import unit_of_work
+from ..database import unit_of_work, utcnow
 from ..domain.errors import ValidationFailed
 from ..extensions import db
 from ..models import ApiToken
-from ..services import accounts
+from ..services import accounts, signin
 from .forms import ChangePasswordForm, LoginForm, SetupForm, TokenForm, apply_errors
 
 bp = Blueprint("auth", __name__)
@@ -23,8 +24,14 @@ def _hasher():
     return current_app.config["PASSWORD_HASHER"]
 
 
+def _unsafe_chars(target: str) -> bool:
+    # Browsers drop tabs and newlines and read "\\" as "/", so "/\t/evil.example" or
+    # "/\\evil.example" would leave the site; such a `next` is refused outright.
+    return any(ord(c) < 0x20 or ord(c) == 0x7F or c == "\\" for c in target)
+
+
 def _safe_next(target: str | None) -> str:
-    if target:
+    if target and not _unsafe_chars(target):
         parsed = urlparse(target)
         if not parsed.scheme and not parsed.netloc and target.startswith("/"):
             return target
@@ -49,22 +56,31 @@ def login():
         return redirect(url_for("main.index"))
     form = LoginForm()
     status = 200
+    headers = {}
+    if _unsafe_chars(request.args.get("next", "")):
+        abort(400, "The 'next' address contains control characters; sign in from /login.")
     if form.validate_on_submit():
-        try:
-            user = accounts.authenticate(
-                db.session, form.username.data, form.password.data, _hasher()
-            )
-        except accounts.SignInFailed as exc:
-            db.session.rollback()
-            current_app.logger.info("sign-in failed for %r", form.username.data[:60])
-            form.password.errors = [str(exc)]
-            status = 401
-        else:
-            _sign_in(user)
+        ip = request.remote_addr or "unknown"
+        outcome, why = signin.check(
+            db.session,
+            form.username.data,
+            form.password.data,
+            ip,
+            signin.Throttle.from_config(current_app.config),
+            _hasher(),
+        )
+        with unit_of_work() as s:
+            signin.record(s, form.username.data, ip, outcome, why)
+        if outcome.user is not None:
+            _sign_in(outcome.user)
             return redirect(_safe_next(request.args.get("next")))
+        form.password.errors = [outcome.message]
+        status = 401
+        if outcome.retry_after:
+            status, headers = 429, {"Retry-After": str(outcome.retry_after)}
     elif request.method == "POST":
         status = 400
-    return render_template("auth/login.html", form=form), status
+    return render_template("auth/login.html", form=form), status, headers
 
 
 @bp.route("/logout", methods=["POST"])
@@ -112,7 +128,13 @@ def tokens():
     if form.validate_on_submit():
         try:
             with unit_of_work() as s:
-                new_token = accounts.create_api_token(s, current_user, current_user, form.name.data)
+                new_token = accounts.create_api_token(
+                    s,
+                    current_user,
+                    current_user,
+                    form.name.data,
+                    timedelta(days=current_app.config.get("API_TOKEN_DAYS", 90)),
+                )
         except ValidationFailed as exc:
             apply_errors(form, exc)
             status = 422
@@ -121,7 +143,9 @@ def tokens():
     rows = db.session.scalars(
         select(ApiToken).where(ApiToken.user_id == current_user.id).order_by(ApiToken.id.desc())
     ).all()
-    return render_template("auth/tokens.html", form=form, tokens=rows, new_token=new_token), status
+    return render_template(
+        "auth/tokens.html", form=form, tokens=rows, new_token=new_token, now=utcnow()
+    ), status
 
 
 @bp.route("/account/tokens/<int:token_id>/revoke", methods=["POST"])
@@ -132,6 +156,8 @@ def revoke_token(token_id: int):
     with unit_of_work() as s:
         accounts.revoke_api_token(s, current_user, row)
     flash(f"Token '{row.name}' revoked.", "success")
+    if row.user_id != current_user.id:
+        return redirect(url_for("admin.edit_user", user_id=row.user_id))
     return redirect(url_for("auth.tokens"))
 
 

@@ -7,8 +7,6 @@ from decimal import Decimal, InvalidOperation
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    DecimalField,
-    IntegerField,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -18,6 +16,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, Optional
 
 from ..domain.errors import ValidationFailed
+from .fields import DecimalField, IntegerField
 
 
 def _decimal(label: str) -> DecimalField:

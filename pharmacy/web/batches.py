@@ -29,7 +29,9 @@ from .batch_forms import (
     parse_weights,
     weights_form_class,
 )
+from .exports import csv_safe, safe_filename
 from .forms import apply_errors
+from .reads import audit_read
 
 bp = Blueprint("batches", __name__, url_prefix="/batches")
 
@@ -438,9 +440,17 @@ def _lot_trace_form() -> tuple[TraceForm, IngredientLot | None]:
 def trace():
     form, lot = _lot_trace_form()
     result = service.trace_lot(db.session, lot.id) if lot else None
-    return render_template(
+    page = render_template(
         "batches/trace.html", form=form, lot=lot, trace=result, note_form=NoteForm()
     )
+    if lot is not None:
+        audit_read(
+            "patient_data.read",
+            "lot_trace",
+            lot.id,
+            {"page": "recall trace", "recipients": len(result.to_dict()["recipients"])},
+        )
+    return page
 
 
 @bp.route("/trace.csv")
@@ -458,12 +468,20 @@ def trace_csv():
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=service.CSV_COLUMNS, extrasaction="ignore")
     writer.writeheader()
-    for row in result.to_dict()["recipients"]:
-        writer.writerow(row)
+    recipients = result.to_dict()["recipients"]
+    for row in recipients:
+        writer.writerow({k: csv_safe(v) for k, v in row.items()})
+    filename = safe_filename(f"recall-{name}.csv")
+    audit_read(
+        "patient_data.export",
+        "lot_trace" if lot_id else "batch_trace",
+        lot_id or batch_id,
+        {"export": filename, "recipients": len(recipients)},
+    )
     return Response(
         out.getvalue(),
         mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="recall-{name}.csv"'},
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
 
 

@@ -7,10 +7,7 @@ from datetime import date, timedelta
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    DateField,
-    DecimalField,
     HiddenField,
-    IntegerField,
     SelectField,
     StringField,
     TextAreaField,
@@ -22,6 +19,7 @@ from ..models.clinical import LIVER_DISEASE
 from ..services.orders import DISPENSE_METHODS
 from ..services.patients import SEXES
 from ..services.prescription_dose import DEFAULT_WHEN
+from .fields import DateField, DecimalField, IntegerField
 
 LIVER_LABELS = {
     "none": "None",

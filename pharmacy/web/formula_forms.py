@@ -1,11 +1,12 @@
 """Form shapes for master formulation records and the calculator."""
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, DecimalField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from ..domain.calc import BUD_CATEGORIES, CAPSULE_VOLUMES_ML
 from ..domain.formula_rules import DOSAGE_FORMS
+from .fields import DateField, DecimalField, IntegerField
 
 
 def _decimal(label, required=False):

@@ -18,7 +18,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from ..database import unit_of_work
-from ..domain import titration
+from ..domain import bounds, titration
 from ..domain.errors import FieldError, TransitionNotAllowed, ValidationFailed
 from ..extensions import db
 from ..models import Formula, Patient, Prescriber, Prescription
@@ -58,17 +58,20 @@ def _choices(form: PrescriptionForm) -> None:
     ]
 
 
-def _int_or_none(value) -> int | None:
+def _int_or_none(value, field: str = "id") -> int | None:
     try:
-        return int(value) if value not in (None, "") else None
+        number = int(value) if value not in (None, "") else None
     except (TypeError, ValueError):
         return None
+    if number is not None and bounds.int_problem(number):
+        raise ValidationFailed.single(field, "is not a known record (out of range)")
+    return number
 
 
 def _input(form: PrescriptionForm, steps: list[svc.StepInput]) -> svc.PrescriptionInput:
     return svc.PrescriptionInput(
-        patient_id=_int_or_none(form.patient_id.data),
-        prescriber_id=_int_or_none(form.prescriber_id.data),
+        patient_id=_int_or_none(form.patient_id.data, "patient_id"),
+        prescriber_id=_int_or_none(form.prescriber_id.data, "prescriber_id"),
         date_written=form.date_written.data,
         dosage_form=form.dosage_form.data,
         strength_mg=form.strength_mg.data,
@@ -81,7 +84,7 @@ def _input(form: PrescriptionForm, steps: list[svc.StepInput]) -> svc.Prescripti
         refills_authorized=form.refills_authorized.data,
         indication=form.indication.data or "",
         icd10_code=form.icd10_code.data or "",
-        formula_id=_int_or_none(form.formula_id.data),
+        formula_id=_int_or_none(form.formula_id.data, "formula_id"),
         titration=steps,
         promised_on=form.promised_on.data,
     )
@@ -109,7 +112,7 @@ def new():
             return render_template("prescriptions/pick_patient.html", q=q, patients=found)
         form.patient_id.data = str(patient.id)
         return render_template("prescriptions/new.html", form=form, patient=patient, findings=None)
-    patient = db.session.get(Patient, _int_or_none(form.patient_id.data) or 0)
+    patient = db.session.get(Patient, _int_or_none(form.patient_id.data, "patient_id") or 0)
     status, findings, directions = 200, None, None
     if form.validate_on_submit():
         try:

@@ -87,7 +87,9 @@ def test_audit_page_filters_and_paginates(app, pharmacy):
     assert "Older events" in page
     page = c.get("/admin/audit?entity=thing&entity_id=7").get_data(as_text=True)
     assert page.count("thing.touch") == 1
-    assert c.get("/admin/audit?since=not-a-date").status_code == 400
+    resp = c.get("/admin/audit?since=not-a-date")
+    assert resp.status_code == 422
+    assert 'data-field-error="since"' in resp.get_data(as_text=True)
 
 
 def test_audit_rows_cannot_be_changed_or_deleted(app, pharmacy):

@@ -40,14 +40,25 @@ def test_sign_in_and_out(client, pharmacy, app):
     assert client.get("/").status_code == 302
 
 
-def test_wrong_password_and_unknown_user_get_401_and_write_nothing(client, pharmacy, app):
-    before = (count(app, AuditEvent), count(app, UserSession))
+def test_wrong_password_and_unknown_user_get_401_start_no_session_and_are_audited(
+    client, pharmacy, app
+):
+    sessions = count(app, UserSession)
     resp = login(client, "pharmacist", "not-the-password-1")
     assert resp.status_code == 401
     assert "Unknown user name or wrong password." in resp.get_data(as_text=True)
     resp = login(client, "nobody", PASSWORD)
     assert resp.status_code == 401
-    assert (count(app, AuditEvent), count(app, UserSession)) == before
+    assert "Unknown user name or wrong password." in resp.get_data(as_text=True)
+    assert count(app, UserSession) == sessions
+    with app.app_context():
+        failed = db.session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "session.failed").order_by(AuditEvent.id)
+        ).all()
+        assert [(e.new["username"], e.new["reason"], e.ip) for e in failed] == [
+            ("pharmacist", "wrong password", "127.0.0.1"),
+            ("nobody", "unknown user", "127.0.0.1"),
+        ]
 
 
 def test_copied_cookie_does_not_work_after_sign_out(app, pharmacy):

@@ -87,9 +87,9 @@ def _validate(request: CapsuleRequest, tables: CalcTables) -> tuple[ErrorCollect
     validate_strength(errors, request.strength_mg, request.strength_basis, tables.max_strength_mg)
     quantity = errors.whole_number("quantity", request.quantity, "R3", minimum=1)
     if errors.finite("overage_percent", request.overage_percent, "R3") and (
-        request.overage_percent < 0
+        request.overage_percent < 0 or request.overage_percent > 100
     ):
-        errors.add("overage_percent", "R3: overage must not be negative")
+        errors.add("overage_percent", "R3: overage must be from 0 to 100 percent")
     size = normalise_capsule_size(request.capsule_size)
     if size not in tables.capsule_volumes_ml:
         known = ", ".join(tables.capsule_volumes_ml)

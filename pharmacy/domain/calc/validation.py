@@ -8,6 +8,10 @@ from pharmacy.domain.errors import FieldError, ValidationFailed
 
 from .arithmetic import decimal_places, is_whole
 
+# No input to a compounding calculation comes near this (mg, mL, %, units); it keeps the
+# exact arithmetic on hostile input ("1E+999999999") from running for minutes.
+MAX_INPUT = 1_000_000
+
 
 class ErrorCollector:
     def __init__(self) -> None:
@@ -30,6 +34,9 @@ class ErrorCollector:
             return False
         if not value.is_finite():
             self.add(field, f"{rule}: must be a finite number")
+            return False
+        if abs(value) >= MAX_INPUT:
+            self.add(field, f"{rule}: must be less than {MAX_INPUT}")
             return False
         return True
 
@@ -57,6 +64,9 @@ class ErrorCollector:
             return None
         if not is_whole(value):
             self.add(field, f"{rule}: must be a whole number, not a fraction")
+            return None
+        if abs(value) >= MAX_INPUT:
+            self.add(field, f"{rule}: must be less than {MAX_INPUT}")
             return None
         number = int(value)
         if number < minimum:

@@ -12,6 +12,7 @@ from flask import Blueprint, request
 from pydantic import BaseModel, BeforeValidator, ValidationError
 
 from ...domain.errors import FieldError, ValidationFailed
+from .. import edge
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -32,17 +33,30 @@ def parse_body(model: type[M]) -> M:
     """Parse the JSON body exactly (numbers become Decimal, never float) into `model`."""
     raw = request.get_data(cache=True)
     try:
-        data = json.loads(raw or b"null", parse_float=Decimal)
+        data = json.loads(raw or b"null", parse_float=Decimal, parse_constant=_no_constant)
     except (ValueError, UnicodeDecodeError):
         raise ValidationFailed.single("body", "is not valid JSON") from None
+    except RecursionError:
+        raise ValidationFailed.single("body", "is nested too deeply") from None
     if not isinstance(data, dict):
         raise ValidationFailed.single("body", "must be a JSON object")
+    problems = edge.json_problems(data)
+    if problems:
+        raise ValidationFailed(problems)
     try:
-        return model.model_validate(data)
+        parsed = model.model_validate(data)
     except ValidationError as exc:
         raise ValidationFailed(
             [FieldError(_field_path(e["loc"]), e["msg"]) for e in exc.errors()]
         ) from None
+    problems = edge.model_problems(parsed)
+    if problems:
+        raise ValidationFailed(problems)
+    return parsed
+
+
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not a number")
 
 
 def optional_body(model: type[M]) -> M:

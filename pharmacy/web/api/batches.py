@@ -19,6 +19,7 @@ from ...domain.errors import FieldError, ValidationFailed
 from ...extensions import db
 from ...models import Batch, Dispense, IngredientLot, QcResult
 from ...services import batches as service
+from ..reads import audit_read
 from . import bp, parse_body
 from .inventory import Id, In, get_or_404, plain
 
@@ -434,9 +435,20 @@ def lot_potency_acceptance(lot_id: int):
 @bp.get("/lots/<int:lot_id>/trace")
 def lot_trace(lot_id: int):
     get_or_404(IngredientLot, lot_id, "lot")
-    return jsonify(service.trace_lot(db.session, lot_id).to_dict())
+    body = service.trace_lot(db.session, lot_id).to_dict()
+    audit_read(
+        "patient_data.read", "lot_trace", lot_id, {"recipients": len(body.get("recipients", []))}
+    )
+    return jsonify(body)
 
 
 @bp.get("/batches/<int:batch_id>/trace")
 def batch_trace(batch_id: int):
-    return jsonify(service.trace_batch(db.session, _batch(batch_id)).to_dict())
+    body = service.trace_batch(db.session, _batch(batch_id)).to_dict()
+    audit_read(
+        "patient_data.read",
+        "batch_trace",
+        batch_id,
+        {"recipients": len(body.get("recipients", []))},
+    )
+    return jsonify(body)

@@ -13,6 +13,7 @@ from ...domain.titration import TitrationStep
 from ...extensions import db
 from ...models import Order
 from ...services import orders as order_svc
+from ..reads import audit_read
 from . import bp, parse_body
 from .inventory import get_or_404
 from .order_moves import order_detail
@@ -72,16 +73,24 @@ def screening_check():
 @bp.get("/orders")
 def orders():
     before = request.args.get("before", type=int)
-    page = order_svc.lookup(db.session, request.args.get("q", ""), before)
-    return jsonify(
-        {
-            "orders": [order_svc.order_dict(o) for o in page.orders],
-            "next_before": page.next_before,
-        }
+    q = request.args.get("q", "")
+    page = order_svc.lookup(db.session, q, before)
+    body = {
+        "orders": [order_svc.order_dict(o) for o in page.orders],
+        "next_before": page.next_before,
+    }
+    audit_read(
+        "patient_data.read",
+        "order_search",
+        (q or "all")[:40],
+        {"api": "GET /api/v1/orders", "q": q[:200], "orders": len(body["orders"])},
     )
+    return jsonify(body)
 
 
 @bp.get("/orders/<int:order_id>")
 def order(order_id: int):
     get_or_404(Order, order_id, "order")
-    return jsonify(order_detail(order_id))
+    body = order_detail(order_id)
+    audit_read("patient_data.read", "order", order_id, {"api": f"GET /api/v1/orders/{order_id}"})
+    return jsonify(body)
