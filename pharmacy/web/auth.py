@@ -61,7 +61,10 @@ def login():
             status = 401
         else:
             _sign_in(user)
-            return redirect(_safe_next(request.args.get("next")))
+            target = _safe_next(request.args.get("next"))
+            if request.args.get("resume"):
+                target += "#restore-form"  # forms.js puts back what was typed before
+            return redirect(target)
     elif request.method == "POST":
         status = 400
     return render_template("auth/login.html", form=form), status
