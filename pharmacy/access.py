@@ -18,6 +18,7 @@ EQUIPMENT_VIEW = frozenset({"pharmacist", "technician", "admin"})
 EQUIPMENT_EDIT = frozenset({"pharmacist", "admin"})
 # The pharmacy floor and front desk: patients, prescriptions, orders, status look-up.
 PHARMACY_TEAM = frozenset({"pharmacist", "technician", "staff"})
+MANAGERS = frozenset({"pharmacist", "admin"})
 
 POLICY: dict[str, str | frozenset[str]] = {
     "static": PUBLIC,
@@ -113,6 +114,10 @@ POLICY: dict[str, str | frozenset[str]] = {
     "printing.leaflet": PHARMACY_TEAM,
     "printing.batch_label": CLINICAL,
     "printing.worksheet": CLINICAL,
+    # Management reports: the pharmacist in charge and the administrator (figures only).
+    "reports.index": MANAGERS,
+    "reports.pdf": MANAGERS,
+    "reports.csv": MANAGERS,
 }
 
 
@@ -147,6 +152,7 @@ def nav_items(roles: frozenset[str]) -> list[tuple[str, str]]:
         ("batches.trace", "Recall trace"),
         ("inventory.overview", "Inventory"),
         ("equipment.balances", "Balances"),
+        ("reports.index", "Reports"),
         ("admin.users", "Users"),
         ("admin.audit_trail", "Audit trail"),
         ("admin.profile", "Pharmacy"),

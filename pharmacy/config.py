@@ -94,4 +94,6 @@ def load(instance_path: str) -> dict:
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
         # The inventory page lists lots expiring within this many days.
         "EXPIRY_WARNING_DAYS": int(os.environ.get("EXPIRY_WARNING_DAYS", "60")),
+        # The zone people read times in (audit trail, reports); empty: the server's zone.
+        "TIMEZONE": os.environ.get("PHARMACY_TIMEZONE", ""),
     }
