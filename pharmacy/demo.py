@@ -372,19 +372,28 @@ def _prescriptions(session: Session) -> None:
 
     # Hashimoto's, titrating up; verified and being compounded.
     ellis = enter(
-        by_last["Ellis"], park, refills_authorized=3, indication="Hashimoto's thyroiditis",
-        icd10_code="E06.3", titration=[step(D("1.5"), 14), step(D("3"), 14)],
+        by_last["Ellis"],
+        park,
+        refills_authorized=3,
+        indication="Hashimoto's thyroiditis",
+        icd10_code="E06.3",
+        titration=[step(D("1.5"), 14), step(D("3"), 14)],
     )
     prescriptions.verify(session, pharmacist, ellis, today=today)
     orders.transition(session, tech, ellis.orders[0], "in_compounding")
     # Fibromyalgia; on tramadol, so screening finds a contraindication: waits for a pharmacist.
-    enter(by_last["Okoro"], ng, refills_authorized=2, indication="Fibromyalgia",
-          icd10_code="M79.7")
+    enter(by_last["Okoro"], ng, refills_authorized=2, indication="Fibromyalgia", icd10_code="M79.7")
     # Multiple sclerosis, oral solution; breastfeeding warning; ready for pick-up.
     fernandez = enter(
-        by_last["Fernandez"], park, dosage_form="oral_solution", strength_mg=D("3"),
-        quantity=D("100"), directions="Take 3 mL (3 mg) by mouth at bedtime",
-        refills_authorized=5, indication="Multiple sclerosis", icd10_code="G35",
+        by_last["Fernandez"],
+        park,
+        dosage_form="oral_solution",
+        strength_mg=D("3"),
+        quantity=D("100"),
+        directions="Take 3 mL (3 mg) by mouth at bedtime",
+        refills_authorized=5,
+        indication="Multiple sclerosis",
+        icd10_code="G35",
         written_days_ago=20,
     )
     prescriptions.verify(session, pharmacist, fernandez, today=today)

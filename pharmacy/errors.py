@@ -41,12 +41,15 @@ def form_page() -> str | None:
 
 def plain_error(field: str | None, message: str) -> str:
     """'dose_mg' + 'must be positive' -> 'Dose mg: must be positive' (no internal keys)."""
+    from .web.humanize import plain
+
+    message = plain(message)
     if not field:
         return message
-    label = field.split(".")[-1].replace("_", " ").strip().capitalize()
+    label = field.split(".")[-1].split("[")[0].replace("_", " ").strip().capitalize()
     if message.lower().startswith(label.lower()):
         return message
-    return f"{label}: {message}"
+    return f"{label}: {message[:1].lower()}{message[1:]}"
 
 
 def sign_in_again(page: str | None = None):

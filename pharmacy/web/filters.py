@@ -4,6 +4,10 @@ from flask import Flask
 
 
 def register_filters(app: Flask) -> None:
+    from . import humanize
+
+    humanize.register(app)
+
     @app.template_filter("dt")
     def format_datetime(value):
         if value is None:

@@ -61,9 +61,7 @@ class PharmacyForm(ProfileForm):
         import labels
 
         super().__init__(*args, **kwargs)
-        self.default_label_stock.choices = [
-            (s.code, s.description) for s in labels.STOCKS.values()
-        ]
+        self.default_label_stock.choices = [(s.code, s.description) for s in labels.STOCKS.values()]
 
 
 class SetupForm(ProfileForm):
@@ -85,4 +83,6 @@ def apply_errors(form: FlaskForm, failure) -> None:
         if field is not None and hasattr(field, "errors"):
             field.errors = [*list(field.errors), err.message]
         else:
-            form.form_errors.append(f"{err.field}: {err.message}")
+            from ..errors import plain_error
+
+            form.form_errors.append(plain_error(err.field, err.message))

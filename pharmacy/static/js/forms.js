@@ -82,13 +82,22 @@
     history.replaceState(null, "", location.pathname + location.search);
   }
 
+  /* Every error at once: the server checks the whole form and lists all problems, so the
+     browser's one-bubble-at-a-time checks are switched off. */
+  function allErrorsAtOnce() {
+    Array.prototype.forEach.call(document.forms, function (f) { f.noValidate = true; });
+    var summary = document.querySelector("[data-testid=error-summary]");
+    if (summary) summary.focus();
+  }
+
   document.addEventListener("submit", function (ev) {
     var form = ev.target;
     if ((form.method || "").toLowerCase() === "post") keep(form);
   }, true);
+  function ready() { allErrorsAtOnce(); restore(); }
   if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", restore);
+    document.addEventListener("DOMContentLoaded", ready);
   } else {
-    restore();
+    ready();
   }
 })();
