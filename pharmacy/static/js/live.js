@@ -84,7 +84,17 @@
     });
   }
 
+  /* On a tablet or phone the navigation folds behind a Menu button (see style.css). */
+  function menu(button) {
+    var bar = button.closest(".topbar");
+    button.addEventListener("click", function () {
+      var open = bar.classList.toggle("nav-open");
+      button.setAttribute("aria-expanded", open ? "true" : "false");
+    });
+  }
+
   function ready() {
+    Array.prototype.forEach.call(document.querySelectorAll(".navtoggle"), menu);
     Array.prototype.forEach.call(document.querySelectorAll("[data-refresh]"), refresh);
     Array.prototype.forEach.call(document.querySelectorAll("main select"), typeahead);
     Array.prototype.forEach.call(document.querySelectorAll("[data-live-search]"), liveSearch);
