@@ -36,6 +36,7 @@ POLICY: dict[str, str | frozenset[str]] = {
     "admin.user_token": ADMIN,
     "scan.verify_label": PHARMACY_TEAM,
     "admin.audit_trail": ADMIN,
+    "admin.audit_csv": ADMIN,
     "admin.profile": ADMIN,
     "formulas.index": CLINICAL,
     "formulas.show": CLINICAL,
