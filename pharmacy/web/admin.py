@@ -15,7 +15,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    stream_with_context,
     url_for,
 )
 from flask_login import current_user
@@ -200,20 +199,17 @@ def audit_csv():
     filters = _audit_filters()
     sees = _sees_patients()
 
-    def rows():
-        out = io.StringIO()
-        w = csv.writer(out)
-        w.writerow(audit_log.CSV_COLUMNS)
-        for e in audit_log.export(db.session, filters, sees):
-            when = e.at.strftime("%Y-%m-%d %H:%M:%S %Z")
-            for c in e.changes or [audit_log.Change("", "", "")]:
-                w.writerow([when, e.who, e.what, e.record, c.field, c.old, c.new, e.reason])
-            yield out.getvalue()
-            out.seek(0)
-            out.truncate()
-
+    # Built whole (bounded by EXPORT_LIMIT) rather than streamed: a streamed response keeps
+    # the request context, and with it the signed-in user, alive until it is read.
+    out = io.StringIO()
+    w = csv.writer(out)
+    w.writerow(audit_log.CSV_COLUMNS)
+    for e in audit_log.export(db.session, filters, sees):
+        when = e.at.strftime("%Y-%m-%d %H:%M:%S %Z")
+        for c in e.changes or [audit_log.Change("", "", "")]:
+            w.writerow([when, e.who, e.what, e.record, c.field, c.old, c.new, e.reason])
     return Response(
-        stream_with_context(rows()),
+        out.getvalue(),
         mimetype="text/csv",
         headers={"Content-Disposition": 'attachment; filename="audit-trail.csv"'},
     )
