@@ -27,6 +27,7 @@ def demo(app, pharmacy):
         303,
     )
     bid = latest_batch(app)
+    handed = make_order(app, quantity=30, status="ready")
     with app.app_context(), unit_of_work() as s:
         tech = s.scalar(select(User).where(User.username == "technician"))
         for passed in (True, True, True, False):
@@ -44,8 +45,7 @@ def demo(app, pharmacy):
                 dispensed_by_id=tech.id,
             )
         )
-        ready = s.scalar(select(Order).where(Order.status == "ready"))
-        orders.transition(s, tech, ready, "dispensed", dispensed_via="pickup")
+        orders.transition(s, tech, s.get(Order, handed), "dispensed", dispensed_via="pickup")
         late = s.get(Order, order_id)
         late.promised_on = date.today() - timedelta(days=1)
     return ids
@@ -86,7 +86,7 @@ def test_report_page_pdf_and_csv_agree(app, demo):
     today = date.today().isoformat()
     body = c.get(f"/reports/report.csv?since={today}&until={today}").get_data(as_text=True)
     lines = body.splitlines()
-    assert lines[3].split(",")[1:] == ["4", "1", "1"]  # 4 orders in, 1 fill, 1 handed out
+    assert lines[3].split(",")[1:] == ["5", "1", "1"]  # 5 orders in, 1 fill, 1 handed out
     assert "3,1,75.0" in body and "4.5 mg,1,100" in body
     resp = c.get(f"/reports/report.pdf?since={today}&until={today}")
     assert resp.mimetype == "application/pdf"
