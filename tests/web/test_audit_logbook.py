@@ -69,3 +69,24 @@ def test_patient_detail_is_hidden_from_an_administrator():
     assert (shown[0].old, shown[0].new) == ("capsule", "oral solution")
     when = datetime(2026, 1, 5, 12, 0, tzinfo=UTC).isoformat()
     assert audit_log.changes(None, {"released_at": when})[0].old == "—"
+
+
+def test_records_and_references_are_named(app, pharmacy):
+    from tests.batch_helpers import seed
+
+    seed(app)
+    with app.app_context():
+        from pharmacy.extensions import db
+
+        entries, _next = audit_log.page(
+            db.session, audit_log.Filters(action="order.create"), None, 10, True
+        )
+        rx_entries, _n = audit_log.page(
+            db.session, audit_log.Filters(action="prescription.verify"), None, 10, True
+        )
+    assert entries and all(e.record.startswith("Order RX") for e in entries)
+    fields = {c.field: c.new for c in entries[-1].changes}
+    assert fields["Prescription"].startswith("Prescription RX")
+    assert fields["Created by"] == "Staff User (staff)"
+    assert rx_entries[0].who == "Omar Haddad (pharmacist2)"
+    assert rx_entries[0].record.startswith("Prescription RX")
