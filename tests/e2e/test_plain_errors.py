@@ -47,3 +47,20 @@ def test_calculator_and_formulas_read_without_codes_or_keys(page, live_server, a
     assert "must not exceed" in page.inner_text("[data-field-error=strength_mg]")
     assert not RULE_CODE.search(body) and not INTERNAL_KEY.search(body)
     page.screenshot(path="/tmp/f_calc_errors.png", full_page=True)
+
+
+def test_form_and_rule_errors_come_together_on_the_first_submit(page, live_server, pharmacy):
+    sign_in(page, live_server, "staff")
+    page.goto(f"{live_server}/patients/new")
+    page.fill("#first_name", "Ada")  # last name left out: the form's own check
+    page.fill("#date_of_birth", "2999-01-01")  # the rest are the service's rules
+    page.fill("#phone", "12")
+    page.select_option("#sex", "male")
+    page.check("#pregnant")
+    page.click("main button[type=submit]")
+    summary = page.locator("[data-testid=error-summary]")
+    summary.wait_for()
+    assert "4 things to correct" in summary.inner_text()
+    for name in ("last_name", "date_of_birth", "phone", "pregnant"):
+        assert page.locator(f"[data-field-error={name}]").count() == 1, name
+    page.screenshot(path="/tmp/f_errors_together.png", full_page=True)
