@@ -71,3 +71,27 @@ def test_batch_for_an_order_has_the_formula_of_its_prescription(page, live_serve
     sign_in(page, live_server, "technician")
     page.goto(f"{live_server}/batches/new?order_id={order_id}")
     assert page.input_value("#formula_id") == str(ids["sol"])
+
+
+def test_lot_is_picked_by_typing_and_long_order_lists_filter(page, live_server, app, pharmacy):
+    seed(app)
+    orders = [make_order(app, quantity=30) for _ in range(9)]
+    sign_in(page, live_server, "technician")
+    page.goto(f"{live_server}/batches/trace")
+    page.fill("[data-typeahead-for=lot_id]", "mcc")
+    chosen = page.eval_on_selector("#lot_id", "s => s.selectedOptions[0].textContent")
+    assert "MCC-8841" in chosen
+    page.click("main button:has-text('Trace')")
+    page.wait_for_selector("h2:has-text('Lot MCC-8841')")
+
+    page.goto(f"{live_server}/batches/new")
+    with app.app_context():
+        from pharmacy.extensions import db
+
+        last = db.session.get(Order, orders[-1]).number
+    box = page.locator("input.typeahead[aria-label='Filter the list']")
+    box.fill(last)
+    visible = page.locator("input[name=order_ids]:visible")
+    assert visible.count() == 1
+    assert visible.get_attribute("value") == str(orders[-1])
+    page.screenshot(path="/tmp/f_order_filter.png", full_page=True)

@@ -34,7 +34,7 @@
   function typeahead(select) {
     var min = PICKERS.test(select.name || "") ? 3 : MIN_OPTIONS;
     var real = Array.prototype.filter.call(select.options, function (o) { return o.value && o.value !== "0"; });
-    if (select.multiple || real.length < min || select.dataset.typeahead === "off") return;
+    if (real.length < min || select.dataset.typeahead === "off") return;
     var box = document.createElement("input");
     box.type = "search";
     box.className = "typeahead";
@@ -53,7 +53,8 @@
         if (hit && o.value && o.value !== "0" && first === null && words.length) first = o;
       });
       var current = select.selectedOptions[0];
-      if (first && (!current || current.hidden || !current.value || current.value === "0")) {
+      if (!select.multiple && first &&
+          (!current || current.hidden || !current.value || current.value === "0")) {
         select.value = first.value;
         select.dispatchEvent(new Event("change", { bubbles: true }));
       }
@@ -61,6 +62,26 @@
     box.addEventListener("keydown", function (ev) {
       if (ev.key === "Enter") { ev.preventDefault(); select.focus(); }
     });
+  }
+
+  /* A long list of checkboxes (orders a batch serves) filters the same way; ticks are kept. */
+  function checklistFilter(list) {
+    var items = list.querySelectorAll("li");
+    if (items.length < MIN_OPTIONS) return;
+    var box = document.createElement("input");
+    box.type = "search";
+    box.className = "typeahead";
+    box.placeholder = "Type to filter…";
+    box.setAttribute("aria-label", "Filter the list");
+    list.parentNode.insertBefore(box, list);
+    box.addEventListener("input", function () {
+      var words = norm(box.value).split(" ").filter(Boolean);
+      Array.prototype.forEach.call(items, function (li) {
+        var text = norm(li.textContent);
+        li.hidden = !words.every(function (w) { return text.indexOf(w) !== -1; });
+      });
+    });
+    box.addEventListener("keydown", function (ev) { if (ev.key === "Enter") ev.preventDefault(); });
   }
 
   function liveSearch(input) {
@@ -97,6 +118,7 @@
     Array.prototype.forEach.call(document.querySelectorAll(".navtoggle"), menu);
     Array.prototype.forEach.call(document.querySelectorAll("[data-refresh]"), refresh);
     Array.prototype.forEach.call(document.querySelectorAll("main select"), typeahead);
+    Array.prototype.forEach.call(document.querySelectorAll("main .field > ul"), checklistFilter);
     Array.prototype.forEach.call(document.querySelectorAll("[data-live-search]"), liveSearch);
   }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", ready);
