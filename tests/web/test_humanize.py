@@ -29,3 +29,13 @@ def test_only_decimal_quantities_are_grouped():
     assert grouped(D("1000")) == "1,000"
     assert grouped(D("458.08")) == D("458.08")
     assert grouped(12345) == 12345  # ids and numbers in URLs stay as they are
+
+
+def test_times_on_pages_are_local(app):
+    from datetime import UTC, datetime
+
+    app.config["TIMEZONE"] = "Asia/Tokyo"
+    with app.test_request_context():
+        dt = app.jinja_env.filters["dt"]
+        assert dt(datetime(2026, 1, 5, 23, 30, tzinfo=UTC)) == "2026-01-06 08:30"
+        assert dt(datetime(2026, 1, 5, 23, 30)) == "2026-01-06 08:30"  # SQLite: naive UTC
