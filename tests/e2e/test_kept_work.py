@@ -95,3 +95,19 @@ def test_recall_without_a_reason_keeps_the_page(page, live_server, app, pharmacy
     page.screenshot(path="/tmp/f_recall_kept.png", full_page=True)
     with app.app_context():
         assert db.session.get(Batch, bid).status == "released"
+
+
+def test_someone_else_signing_in_does_not_get_the_form_back(page, live_server, app, pharmacy):
+    sign_in(page, live_server, "staff")
+    page.goto(f"{live_server}/patients/new")
+    _type_patient(page)
+    page.context.clear_cookies()
+    page.click("main button[type=submit]")
+    page.wait_for_selector("[data-page=login]")
+    page.fill("#username", "pharmacist")
+    page.fill("#password", PASSWORD)
+    page.click("main button[type=submit]")
+    page.wait_for_url("**/patients/new#restore-form")
+    page.wait_for_load_state()
+    assert page.input_value("#first_name") == ""
+    assert page.locator("[data-testid=form-restored]").count() == 0

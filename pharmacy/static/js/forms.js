@@ -10,6 +10,11 @@
 
   function bare(url) { return String(url).split("#")[0]; }
 
+  function whoIsSignedIn() {
+    var el = document.querySelector("[data-username]");
+    return el ? el.getAttribute("data-username") : "";
+  }
+
   function keep(form) {
     if (form.hasAttribute("data-no-restore")) return;
     var fields = [];
@@ -27,7 +32,8 @@
     });
     try {
       sessionStorage.setItem(KEY, JSON.stringify({
-        page: location.pathname + location.search, action: bare(form.action), fields: fields
+        page: location.pathname + location.search, action: bare(form.action), fields: fields,
+        user: whoIsSignedIn()
       }));
     } catch (e) { /* storage full or disabled: the server-side checks still apply */ }
   }
@@ -67,6 +73,8 @@
     if (location.hash !== "#restore-form") return;
     var pending;
     try { pending = JSON.parse(raw); } catch (e) { return; }
+    // Only the person who typed it gets it back (a shared counter terminal).
+    if (pending.user && pending.user !== whoIsSignedIn()) return;
     var form = Array.prototype.filter.call(document.forms, function (f) {
       return bare(f.action) === pending.action;
     })[0];
