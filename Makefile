@@ -1,5 +1,7 @@
 # Two commands on a fresh machine with only Python: `make run` and `make test`.
 PYTHON ?= python3
+PORT ?= 5000
+HOST ?= 127.0.0.1
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -7,15 +9,23 @@ export FLASK_APP := pharmacy
 
 .PHONY: run test lint format bench clean-db
 
+# The first install takes a few minutes: each step says what it does and pip shows its progress.
 $(STAMP): pyproject.toml
+	@echo "==> 1/3 Creating the Python environment in $(VENV)"
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	@echo "==> 2/3 Updating pip"
+	$(BIN)/pip install --upgrade --progress-bar on pip
+	@echo "==> 3/3 Installing the application and its libraries (a few minutes the first time)"
+	$(BIN)/pip install --progress-bar on -e '.[dev]'
 	touch $(STAMP)
+	@echo "==> Installed."
 
+# `make run PORT=8080` serves on another port.
 run: $(STAMP)
+	@echo "==> Bringing the database up to date"
 	$(BIN)/flask db upgrade
-	$(BIN)/flask run --host 127.0.0.1 --port 5000
+	@echo "==> Serving on http://$(HOST):$(PORT)/ (Ctrl+C stops it)"
+	$(BIN)/flask run --host $(HOST) --port $(PORT)
 
 test: $(STAMP)
 	$(BIN)/pytest

@@ -148,6 +148,10 @@ def _init_guards(app: Flask) -> None:
         if not current_user.is_authenticated:
             if request.path.startswith("/api/"):
                 abort(401, "The API token is unknown, revoked, or its user is disabled.")
+            if request.method == "POST":
+                from .errors import sign_in_again
+
+                return sign_in_again()  # back to the form afterwards, as typed
             if g.get("session_expired"):
                 flash(
                     "Your session expired after a period of inactivity. Sign in again.", "warning"

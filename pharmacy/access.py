@@ -18,6 +18,7 @@ EQUIPMENT_VIEW = frozenset({"pharmacist", "technician", "admin"})
 EQUIPMENT_EDIT = frozenset({"pharmacist", "admin"})
 # The pharmacy floor and front desk: patients, prescriptions, orders, status look-up.
 PHARMACY_TEAM = frozenset({"pharmacist", "technician", "staff"})
+MANAGERS = frozenset({"pharmacist", "admin"})
 
 POLICY: dict[str, str | frozenset[str]] = {
     "static": PUBLIC,
@@ -34,6 +35,7 @@ POLICY: dict[str, str | frozenset[str]] = {
     "admin.edit_user": ADMIN,
     "scan.verify_label": PHARMACY_TEAM,
     "admin.audit_trail": ADMIN,
+    "admin.audit_csv": ADMIN,
     "admin.profile": ADMIN,
     "formulas.index": CLINICAL,
     "formulas.show": CLINICAL,
@@ -158,6 +160,10 @@ POLICY: dict[str, str | frozenset[str]] = {
     "printing.leaflet": PHARMACY_TEAM,
     "printing.batch_label": CLINICAL,
     "printing.worksheet": CLINICAL,
+    # Management reports: the pharmacist in charge and the administrator (figures only).
+    "reports.index": MANAGERS,
+    "reports.pdf": MANAGERS,
+    "reports.csv": MANAGERS,
 }
 
 
@@ -192,6 +198,7 @@ def nav_items(roles: frozenset[str]) -> list[tuple[str, str]]:
         ("batches.trace", "Recall trace"),
         ("inventory.overview", "Inventory"),
         ("equipment.balances", "Balances"),
+        ("reports.index", "Reports"),
         ("admin.users", "Users"),
         ("admin.audit_trail", "Audit trail"),
         ("admin.profile", "Pharmacy"),

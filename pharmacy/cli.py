@@ -41,9 +41,26 @@ def create_user_command(username, full_name, initials, roles, password):
 @click.command("demo-data")
 @with_appcontext
 def demo_data_command():
-    """Load a realistic demo pharmacy (users of each role, patients, formulas, lots)."""
-    from .demo import load_demo
+    """Load a realistic demo pharmacy (users of each role, patients, formulas, lots)
+    into an empty database. A database that is already set up is refused: demo patients,
+    users with a published password and fake stock must never mix with real records."""
+    from sqlalchemy import func, select
 
+    from .demo import load_demo
+    from .extensions import db
+    from .models import PharmacyProfile, User
+
+    users = db.session.scalar(select(func.count()).select_from(User))
+    profile = db.session.scalar(select(PharmacyProfile.name).limit(1))
+    db.session.remove()
+    if users or profile:
+        click.echo(
+            f"error: this database is already set up ({profile or 'no pharmacy name'}, "
+            f"{users} user account(s)). Demo data only goes into an empty database: point "
+            "DATABASE_URL at a new one, or remove the local one with `make clean-db`.",
+            err=True,
+        )
+        raise SystemExit(2)
     with unit_of_work() as s:
         summary = load_demo(s, current_app.config["PASSWORD_HASHER"])
     for line in summary:

@@ -112,4 +112,6 @@ def load(instance_path: str) -> dict:
         "PROXY_FIX_HOPS": _int_env("PROXY_FIX_HOPS", 0),
         # API tokens stop working this many days after they are issued.
         "API_TOKEN_DAYS": _int_env("API_TOKEN_DAYS", 90, 1),
+        # The zone people read times in (audit trail, reports); empty: the server's zone.
+        "TIMEZONE": os.environ.get("PHARMACY_TIMEZONE", ""),
     }

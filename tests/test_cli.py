@@ -1,7 +1,15 @@
 from sqlalchemy import select
 
 from pharmacy.extensions import db
-from pharmacy.models import AuditEvent, Formula, Ingredient, IngredientLot, Patient, User
+from pharmacy.models import (
+    AuditEvent,
+    Formula,
+    Ingredient,
+    IngredientLot,
+    Order,
+    Patient,
+    User,
+)
 
 
 def test_user_create_command(app):
@@ -55,11 +63,13 @@ def test_user_create_command_names_the_bad_field(app):
         assert db.session.scalar(select(User)) is None
 
 
-def test_demo_data_loads_a_usable_pharmacy_and_is_idempotent(app):
+def test_demo_data_loads_a_usable_pharmacy_and_refuses_a_set_up_database(app):
     runner = app.test_cli_runner()
     result = runner.invoke(args=["demo-data"])
     assert result.exit_code == 0, result.output
-    assert runner.invoke(args=["demo-data"]).exit_code == 0
+    again = runner.invoke(args=["demo-data"])
+    assert again.exit_code == 2
+    assert "already set up (Riverside Compounding Pharmacy," in again.output
     with app.app_context():
         roles = set()
         for user in db.session.scalars(select(User)):
@@ -70,3 +80,17 @@ def test_demo_data_loads_a_usable_pharmacy_and_is_idempotent(app):
         assert codes == {"LDN-CAP", "LDN-SOL"}
         assert db.session.scalar(select(Ingredient).where(Ingredient.kind == "api"))
         assert len(db.session.scalars(select(IngredientLot)).all()) == 5
+        # No order is ready (or further) without a batch that filled it.
+        assert not db.session.scalars(
+            select(Order).where(Order.status.in_(("quality_check", "ready", "dispensed")))
+        ).all()
+        loaded = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "demo.load"))
+        assert "password" not in str(loaded.new)
+
+
+def test_demo_data_refuses_a_pharmacy_set_up_by_hand(app, pharmacy):
+    result = app.test_cli_runner().invoke(args=["demo-data"])
+    assert result.exit_code == 2
+    assert "already set up (Test Compounding Pharmacy, 4 user account(s))" in result.output
+    with app.app_context():
+        assert db.session.scalar(select(Patient)) is None

@@ -279,3 +279,31 @@ def approved_formulas(session: Session) -> list[Formula]:
     return list(
         session.scalars(select(Formula).where(Formula.status == "approved").order_by(Formula.code))
     )
+
+
+def formula_for_orders(session: Session, order_ids: list[int]) -> int | None:
+    """The approved formula a batch for these orders should use: the one named on their
+    prescriptions, else the only approved formula for their dosage form. None if unclear."""
+    from ..models import Order, Prescription
+
+    if not order_ids:
+        return None
+    rows = session.execute(
+        select(Prescription.formula_id, Prescription.dosage_form)
+        .join(Order, Order.prescription_id == Prescription.id)
+        .where(Order.id.in_(order_ids))
+    ).all()
+    named = {f for f, _d in rows if f}
+    forms = {d for _f, d in rows}
+    approved = approved_formulas(session)
+    if len(named) == 1:
+        chosen = session.get(Formula, named.pop())
+        if chosen is not None and chosen.status == "approved":
+            return chosen.id
+        # A newer approved version of the same code replaces a retired one.
+        same = [f for f in approved if chosen is not None and f.code == chosen.code]
+        return same[0].id if len(same) == 1 else None
+    if len(forms) == 1:
+        matching = [f for f in approved if f.dosage_form in forms]
+        return matching[0].id if len(matching) == 1 else None
+    return None

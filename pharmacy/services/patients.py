@@ -89,6 +89,15 @@ def _patient_view(patient: Patient) -> dict:
     return audit.snapshot(patient, exclude=_AUDIT_EXCLUDE)
 
 
+def check_patient(data: PatientInput, today: date | None = None) -> None:
+    """The patient rules alone (nothing written): lets a form show every error at once."""
+    _validate_patient(_clean(asdict(data)), today or date.today())
+
+
+def check_prescriber(session: Session, data: PrescriberInput, current_id: int | None) -> None:
+    _validate_prescriber(session, _clean(asdict(data)), current_id)
+
+
 def create_patient(
     session: Session, actor: User, data: PatientInput, today: date | None = None
 ) -> Patient:

@@ -40,3 +40,7 @@ def register_blueprints(app: Flask) -> None:
     from . import scan
 
     app.register_blueprint(scan.bp)
+
+    from . import reports
+
+    app.register_blueprint(reports.bp)

@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time
+import csv
+import io
+from datetime import UTC, datetime
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -12,10 +24,12 @@ from ..database import unit_of_work
 from ..domain import bounds
 from ..domain.errors import ValidationFailed
 from ..extensions import db
-from ..models import ApiToken, AuditEvent, PharmacyProfile, User
-from ..services import accounts, audit
+from ..localtime import local
+from ..models import ApiToken, PharmacyProfile, User
+from ..services import accounts, audit, audit_log
+from .exports import csv_safe
 from .forms import EditUserForm, PharmacyForm, UserForm, apply_errors
-from .reads import PATIENT_ENTITIES, PATIENT_ROLES
+from .reads import PATIENT_ROLES
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -130,35 +144,72 @@ def _parse_day(name: str):
     return day
 
 
+def _audit_filters() -> audit_log.Filters:
+    args = request.args
+    user_id = args.get("user_id", type=int)
+    if not user_id and args.get("actor"):  # older links named the user by user name
+        user_id = db.session.scalar(
+            select(User.id).where(User.username == args["actor"].strip().lower())
+        )
+        user_id = user_id or -1
+    return audit_log.Filters(
+        user_id=user_id,
+        action=args.get("action", "").strip(),
+        entity=args.get("entity", "").strip(),
+        entity_id=args.get("entity_id", "").strip(),
+        since=_parse_day("since"),
+        until=_parse_day("until"),
+    )
+
+
+def _sees_patients() -> bool:
+    # Patient detail belongs to the pharmacy team; an administrator only sees that it changed.
+    return current_user.has_role(*PATIENT_ROLES)
+
+
 @bp.route("/audit")
 def audit_trail():
-    args = request.args
-    stmt = select(AuditEvent)
-    if args.get("actor"):
-        stmt = stmt.where(AuditEvent.actor == args["actor"].strip().lower())
-    if args.get("action"):
-        stmt = stmt.where(AuditEvent.action.startswith(args["action"].strip()))
-    if args.get("entity"):
-        stmt = stmt.where(AuditEvent.entity == args["entity"].strip())
-    if args.get("entity_id"):
-        stmt = stmt.where(AuditEvent.entity_id == args["entity_id"].strip())
-    since, until = _parse_day("since"), _parse_day("until")
-    if since:
-        stmt = stmt.where(AuditEvent.at >= datetime.combine(since, time.min))
-    if until:
-        stmt = stmt.where(AuditEvent.at <= datetime.combine(until, time.max))
-    before = args.get("before", type=int)
-    if before:
-        stmt = stmt.where(AuditEvent.id < before)
-    # Keyset pagination: newest first, one page at a time, never an unbounded list.
-    rows = db.session.scalars(stmt.order_by(AuditEvent.id.desc()).limit(AUDIT_PAGE_SIZE + 1)).all()
-    more = len(rows) > AUDIT_PAGE_SIZE
-    rows = rows[:AUDIT_PAGE_SIZE]
-    next_args = dict(args, before=rows[-1].id) if more and rows else None
-    # An administrator who does not work with patients manages accounts, not care: patient
-    # detail in the trail (names, doses, reasons) is hidden from them; the event itself shows.
-    sees_patients = current_user.has_role(*PATIENT_ROLES)
-    hidden = {e.id for e in rows if not sees_patients and e.entity in PATIENT_ENTITIES}
+    filters = _audit_filters()
+    entries, next_before = audit_log.page(
+        db.session,
+        filters,
+        request.args.get("before", type=int),
+        AUDIT_PAGE_SIZE,
+        _sees_patients(),
+    )
+    args = request.args.to_dict()
+    next_args = dict(args, before=next_before) if next_before else None
+    users = db.session.execute(select(User.id, User.full_name).order_by(User.full_name)).all()
     return render_template(
-        "admin/audit.html", events=rows, next_args=next_args, args=args, hidden=hidden
+        "admin/audit.html",
+        events=entries,
+        next_args=next_args,
+        args=args,
+        users=users,
+        actions=sorted(audit_log.ACTIONS.items(), key=lambda kv: kv[1]),
+        records=sorted(audit_log.RECORDS.items(), key=lambda kv: kv[1]),
+        zone=local(datetime.now(UTC)).tzname(),
+    )
+
+
+@bp.route("/audit.csv")
+def audit_csv():
+    """The filtered trail as a spreadsheet: one row per changed field, oldest first."""
+    filters = _audit_filters()
+    sees = _sees_patients()
+
+    # Built whole (bounded by EXPORT_LIMIT) rather than streamed: a streamed response keeps
+    # the request context, and with it the signed-in user, alive until it is read.
+    out = io.StringIO()
+    w = csv.writer(out)
+    w.writerow(audit_log.CSV_COLUMNS)
+    for e in audit_log.export(db.session, filters, sees):
+        when = e.at.strftime("%Y-%m-%d %H:%M:%S %Z")
+        for c in e.changes or [audit_log.Change("", "", "")]:
+            row = [when, e.who, e.what, e.record, c.field, c.old, c.new, e.reason]
+            w.writerow([csv_safe(v) for v in row])
+    return Response(
+        out.getvalue(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": 'attachment; filename="audit-trail.csv"'},
     )

@@ -73,7 +73,10 @@ def login():
             signin.record(s, form.username.data, ip, outcome, why)
         if outcome.user is not None:
             _sign_in(outcome.user)
-            return redirect(_safe_next(request.args.get("next")))
+            target = _safe_next(request.args.get("next"))
+            if request.args.get("resume"):
+                target += "#restore-form"  # forms.js puts back what was typed before
+            return redirect(target)
         form.password.errors = [outcome.message]
         status = 401
         if outcome.retry_after:

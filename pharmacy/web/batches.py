@@ -120,8 +120,10 @@ def new():
     _start_choices(form)
     status = 200
     if request.method == "GET":
-        form.formula_id.data = request.args.get("formula_id", 0, type=int)
         form.order_ids.data = [int(i) for i in request.args.getlist("order_id") if i.isdigit()]
+        form.formula_id.data = request.args.get("formula_id", 0, type=int) or (
+            formula_service.formula_for_orders(db.session, form.order_ids.data) or 0
+        )  # pre-filled from the prescription
         balances = [c for c in form.balance_id.choices if c[0] and "OVERDUE" not in c[1]]
         form.balance_id.data = balances[0][0] if balances else 0
     elif form.validate_on_submit():

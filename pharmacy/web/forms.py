@@ -61,9 +61,7 @@ class PharmacyForm(ProfileForm):
         import labels
 
         super().__init__(*args, **kwargs)
-        self.default_label_stock.choices = [
-            (s.code, s.description) for s in labels.STOCKS.values()
-        ]
+        self.default_label_stock.choices = [(s.code, s.description) for s in labels.STOCKS.values()]
 
 
 class SetupForm(ProfileForm):
@@ -85,4 +83,32 @@ def apply_errors(form: FlaskForm, failure) -> None:
         if field is not None and hasattr(field, "errors"):
             field.errors = [*list(field.errors), err.message]
         else:
-            form.form_errors.append(f"{err.field}: {err.message}")
+            from ..errors import plain_error
+
+            form.form_errors.append(plain_error(err.field, err.message))
+
+
+def validate_all(form: FlaskForm, check=None) -> bool:
+    """Form shape checks and, on a failed submit, the service's own rule checks too, so a
+    person sees every error on the first submit rather than one round per layer.
+
+    `check` runs the service's validation without writing (raises ValidationFailed); its
+    errors are added only to fields the form's own checks did not already flag."""
+    from flask import request
+
+    from ..domain.errors import ValidationFailed
+
+    if form.validate_on_submit():
+        return True
+    if request.method == "POST" and check is not None:
+        try:
+            check()
+        except ValidationFailed as exc:
+            flagged = {name for name, errs in form.errors.items() if errs}
+            apply_errors(
+                form,
+                type(exc)([e for e in exc.errors if e.field.split(".")[-1] not in flagged]),
+            )
+        except (TypeError, ValueError, AttributeError):
+            pass  # a value the form could not parse: its own error already says so
+    return False

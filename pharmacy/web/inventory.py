@@ -41,7 +41,7 @@ def format_quantity(value) -> str:
     if value is None:
         return ""
     if isinstance(value, Decimal):
-        return f"{minimal(value):f}"
+        return f"{minimal(value):,f}"
     return str(value)
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from datetime import date
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from ..database import unit_of_work
@@ -74,6 +76,9 @@ def queue():
         only=only,
         cap=svc.COUNT_CAP,
         order_href=_order_href(),
+        rx_href=url_for("prescriptions.show", rx_id=0)[:-1],
+        today=date.today(),
+        refresh_seconds=current_app.config.get("QUEUE_REFRESH_SECONDS", 60),
     )
 
 

@@ -13,7 +13,7 @@ from ..models import Patient, Prescriber, Prescription
 from ..services import patients as svc
 from ..services import rescreen
 from .clinical_forms import PatientForm, PrescriberForm
-from .forms import apply_errors
+from .forms import apply_errors, validate_all
 
 bp = Blueprint("patients", __name__, url_prefix="/patients")
 prescribers_bp = Blueprint("prescribers", __name__, url_prefix="/prescribers")
@@ -46,7 +46,7 @@ def index():
 def new():
     form = PatientForm()
     status = 200
-    if form.validate_on_submit():
+    if validate_all(form, lambda: svc.check_patient(_patient_input(form))):
         try:
             with unit_of_work() as s:
                 patient = svc.create_patient(s, current_user, _patient_input(form))
@@ -66,7 +66,7 @@ def edit(patient_id: int):
     patient = db.session.get(Patient, patient_id) or abort(404)
     form = PatientForm(obj=patient)
     status = 200
-    if form.validate_on_submit():
+    if validate_all(form, lambda: svc.check_patient(_patient_input(form))):
         try:
             with unit_of_work() as s:
                 svc.update_patient(s, current_user, patient, _patient_input(form))
@@ -137,7 +137,8 @@ def prescriber_index():
 def new_prescriber():
     form = PrescriberForm()
     status = 200
-    if form.validate_on_submit():
+    check = lambda: svc.check_prescriber(db.session, _prescriber_input(form), None)  # noqa: E731
+    if validate_all(form, check):
         try:
             with unit_of_work() as s:
                 p = svc.create_prescriber(s, current_user, _prescriber_input(form))
@@ -157,7 +158,8 @@ def edit_prescriber(prescriber_id: int):
     prescriber = db.session.get(Prescriber, prescriber_id) or abort(404)
     form = PrescriberForm(obj=prescriber)
     status = 200
-    if form.validate_on_submit():
+    check = lambda: svc.check_prescriber(db.session, _prescriber_input(form), prescriber.id)  # noqa: E731
+    if validate_all(form, check):
         try:
             with unit_of_work() as s:
                 svc.update_prescriber(s, current_user, prescriber, _prescriber_input(form))

@@ -8,11 +8,8 @@ from flask_login import current_user
 
 from ..database import unit_of_work
 from ..services import audit
+from ..services.audit_log import PATIENT_ENTITIES  # noqa: F401  (one list, kept importable here)
 
-# Audit entities whose old/new values carry patient detail (names, doses, addresses).
-PATIENT_ENTITIES = frozenset(
-    {"patient", "prescription", "rx_order", "order", "dispense", "patient_data", "label_print"}
-)
 # Roles that work with patients; an administrator without one of them sees no patient detail.
 PATIENT_ROLES = ("pharmacist", "technician", "staff")
 

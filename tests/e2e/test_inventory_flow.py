@@ -59,7 +59,7 @@ def test_receive_release_and_see_it_in_inventory(page, live_server, app, pharmac
     page.click("button:has-text('Receive into quarantine')")
     page.wait_for_selector("[data-lot-status=quarantined]")
     assert "quarantined until a pharmacist releases it" in page.content()
-    assert "25000 mg" in page.locator("[data-testid=on-hand]").inner_text()
+    assert "25,000 mg" in page.locator("[data-testid=on-hand]").inner_text()
     assert page.locator("#decision").count() == 0
     lot_url = page.url
     _sign_out(page)
@@ -75,7 +75,7 @@ def test_receive_release_and_see_it_in_inventory(page, live_server, app, pharmac
     page.click("nav.mainnav >> text=Inventory")
     row = page.locator("[data-testid=stock] tr[data-lot='NTX-E2E-1']")
     assert row.locator("[data-lot-status]").inner_text() == "released"
-    assert row.locator("[data-testid=on-hand]").inner_text() == "25000 mg"
+    assert row.locator("[data-testid=on-hand]").inner_text() == "25,000 mg"
     # 25 000 mg usable is below the 50 000 mg reorder point.
     assert "Naltrexone hydrochloride USP" in page.locator("[data-testid=reorder]").inner_text()
     page.screenshot(path="/tmp/inventory.png", full_page=True)

@@ -53,8 +53,9 @@ def test_prescription_from_entry_to_verification(page, live_server, app, pharmac
     # 2. The pharmacist finds it on the queue and verifies it, overriding the opioid finding.
     sign_in(page, live_server, "pharmacist")
     page.click("nav.mainnav >> text=Queue")
+    # A "to verify" row opens the prescription itself.
     page.locator("[data-queue=received]").locator(f"text={rx_number}-01").click()
-    page.click(f"a:has-text('{rx_number}')")
+    page.wait_for_selector("[data-testid=rx-number]")
     page.click("button:has-text('Override and verify')")
     assert "contraindicated" in page.locator("[data-field-error=override_reason]").inner_text()
     reason = "Patient stopped tramadol 10 days ago; confirmed with Dr Park"

@@ -133,4 +133,4 @@ def test_a_liquid_formula_is_not_used_for_capsules(app, as_role, ids):
         },
     )
     assert resp.status_code == 422
-    assert "oral_solution formula" in resp.get_data(as_text=True)
+    assert "oral solution formula" in resp.get_data(as_text=True)

@@ -92,7 +92,7 @@ def test_technician_receives_a_lot_into_quarantine(app, as_role):
         lot_id = lot.id
     assert resp.headers["Location"].endswith(f"/inventory/lots/{lot_id}")
     page = tech.get(f"/inventory/lots/{lot_id}").get_data(as_text=True)
-    assert 'data-lot-status="quarantined"' in page and "10000 mg" in page
+    assert 'data-lot-status="quarantined"' in page and "10,000 mg" in page
     assert "Pharmacist decision" not in page  # technicians do not see the release form
 
 
@@ -157,12 +157,12 @@ def test_inventory_page_shows_stock_expiring_lots_and_low_ingredients(app, as_ro
     client = as_role("technician")
     html = client.get("/inventory/").get_data(as_text=True)
     stock = html.split('data-testid="stock"')[1]
-    assert re.search(r'data-lot="SOON".*?3000 mg', stock, re.S)
-    assert re.search(r'data-lot="LATER".*?1000 mg', stock, re.S)
+    assert re.search(r'data-lot="SOON".*?3,000 mg', stock, re.S)
+    assert re.search(r'data-lot="LATER".*?1,000 mg', stock, re.S)
     expiring = html.split('data-testid="expiring"')[1].split("</table>")[0]
     assert "SOON" in expiring and "LATER" not in expiring
     reorder = html.split('data-testid="reorder"')[1].split("</table>")[0]
-    assert "Naltrexone hydrochloride USP" in reorder and "3000 mg" in reorder
+    assert "Naltrexone hydrochloride USP" in reorder and "3,000 mg" in reorder
     wide = client.get("/inventory/?days=120").get_data(as_text=True)
     assert "LATER" in wide.split('data-testid="expiring"')[1].split("</table>")[0]
     assert client.get("/inventory/?days=0").status_code == 400

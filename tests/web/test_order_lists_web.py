@@ -7,7 +7,7 @@ import pytest
 
 from pharmacy.database import unit_of_work
 from pharmacy.extensions import db
-from pharmacy.models import Prescription, User
+from pharmacy.models import Order, Prescription, User
 from pharmacy.services import orders, prescriptions
 from tests.rx_helpers import make_patient, make_prescriber, rx_input
 
@@ -31,7 +31,10 @@ def test_rows_link_to_their_order_and_show_patient_and_medicine(app, as_role, tw
             assert f'href="/orders/{order_id}"' in html, q
         assert "Ellis, Margaret" in html and "1961-04-12" in html and " mg capsule" in html
     board = as_role("pharmacist").get("/orders/queue").get_data(as_text=True)
-    assert all(f'href="/orders/{i}"' in board for i in two_orders)
+    with app.app_context():
+        rx_ids = [db.session.get(Order, i).prescription_id for i in two_orders]
+    # A "to verify" row opens the prescription, where the pharmacist verifies it.
+    assert all(f'href="/prescriptions/{i}"' in board for i in rx_ids)
     assert "Margaret Ellis" in board and "Received — to verify: 2" in board
 
 
