@@ -82,16 +82,16 @@ _WORK = (
         "Orders for final check",
         {"pharmacist"},
         "orders.queue",
-        {"status": "quality_check"},
+        {"status": "ready"},
         False,
-        "Check before the order is ready.",
+        "Filled from a released batch: compare product, label and prescription.",
     ),
     (
         "ready",
-        "Ready for hand-out",
+        "Checked, to hand out",
         {"pharmacist", "technician", "staff"},
         "orders.queue",
-        {"status": "ready"},
+        {"status": "checked"},
         False,
         "Pick-up or shipping.",
     ),
@@ -139,8 +139,8 @@ def _count(session: Session, key: str, today: date, expiry_days: int) -> int:
         status = {
             "to_verify": "received",
             "to_compound": "verified",
-            "final_check": "quality_check",
-            "ready": "ready",
+            "final_check": "ready",
+            "ready": "checked",
         }[key]
         return _capped(session, _orders(status))
     if key in ("in_progress", "awaiting_release"):
