@@ -50,7 +50,7 @@ def run_one(name: str, url: str, args) -> Report:
     from pharmacy.demo import DEMO_PASSWORD, load_demo
     from pharmacy.extensions import db
 
-    from . import http_bench, labels_bench, lookups, recall, writes
+    from . import audit_bench, http_bench, labels_bench, lookups, recall, writes
 
     report = Report(f"{name}: {args.orders:,} orders ({url.split('?')[0]})")
     app = create_app({"SQLALCHEMY_DATABASE_URI": url})
@@ -69,6 +69,7 @@ def run_one(name: str, url: str, args) -> Report:
             )
         samples = lookups.run(report, rounds=args.rounds)
         samples["lot_id"] = recall.run(report)
+        audit_bench.run(report, rounds=args.rounds)
         samples["order_ids"] = _order_ids(db.session)
         token = _api_token(db.session)
     http_bench.run(

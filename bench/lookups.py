@@ -26,7 +26,7 @@ BARE = {
     "ORDER BY o.id DESC LIMIT 51",
     "dob": f"{_COLUMNS} WHERE pt.date_of_birth = :q ORDER BY o.id DESC LIMIT 51",
     # The service's own shape (see orders._lookup_statement), written by hand.
-    "phone": f"{_COLUMNS} WHERE pt.phone_digits = :q OR pt.phone_digits LIKE :tail "
+    "phone": f"{_COLUMNS} WHERE pt.phone_reversed >= :lo AND pt.phone_reversed < :hi "
     "ORDER BY o.id DESC LIMIT 51",
 }
 LABELS = {
@@ -94,7 +94,7 @@ def _bare_params(key: str, q, dialect: str) -> dict:
     if key == "dob":
         return {"q": q.isoformat() if dialect == "sqlite" else q}
     if key == "phone":
-        return {"q": q, "tail": f"%{q}"}
+        return {"lo": q[::-1], "hi": after_prefix(q[::-1])}
     return {"q": q}
 
 

@@ -359,6 +359,7 @@ def _patients(rng: random.Random, n: int) -> Iterator[dict]:
             "medications": "",
             "name_key": name_key(last, first),
             "phone_digits": phone_digits(phone),
+            "phone_reversed": phone_digits(phone)[::-1],
         }
 
 

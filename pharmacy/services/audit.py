@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import inspect
+from sqlalchemy import and_, inspect, select
 from sqlalchemy.orm import Session
 
 from ..models import AuditEvent, User
@@ -69,3 +71,53 @@ def record(
     session.add(event)
     session.flush()
     return event
+
+
+@dataclass(frozen=True)
+class TrailFilter:
+    actor: str = ""
+    action: str = ""  # a prefix: "order." finds every order action
+    entity: str = ""
+    entity_id: str = ""
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def trail(
+    session: Session, f: TrailFilter, before: int | None = None, limit: int = 50
+) -> tuple[list[AuditEvent], bool]:
+    """One page of the audit trail, newest first (keyset on the id), and whether more follow.
+
+    Each filter is a term its (column, id) index serves (see _action_filter)."""
+    stmt = select(AuditEvent)
+    if f.actor:
+        stmt = stmt.where(AuditEvent.actor == f.actor)
+    if f.action:
+        stmt = stmt.where(_action_filter(session, f.action))
+    if f.entity:
+        stmt = stmt.where(AuditEvent.entity == f.entity)
+    if f.entity_id:
+        stmt = stmt.where(AuditEvent.entity_id == f.entity_id)
+    if f.since:
+        stmt = stmt.where(AuditEvent.at >= f.since)
+    if f.until:
+        stmt = stmt.where(AuditEvent.at <= f.until)
+    if before:
+        stmt = stmt.where(AuditEvent.id < before)
+    rows = session.scalars(stmt.order_by(AuditEvent.id.desc()).limit(limit + 1)).all()
+    return list(rows[:limit]), len(rows) > limit
+
+
+def _action_filter(session: Session, action: str):
+    """A whole action name ("order.status") is an equality; a prefix ("order.", "order") a
+    range, not LIKE, which SQLite (case-insensitive LIKE) does not take from a btree. Every
+    action has two parts, so a whole name is never the prefix of another action."""
+    from .patients import after_prefix
+
+    if re.fullmatch(r"[a-z_]+\.[a-z_]+", action):
+        return AuditEvent.action == action
+    column = AuditEvent.action
+    if session.get_bind().dialect.name == "postgresql":
+        column = column.collate("C")  # the range means "starts with" in binary order only
+    upper = after_prefix(action)
+    return and_(column >= action, column < upper) if upper else column >= action

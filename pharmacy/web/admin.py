@@ -11,7 +11,7 @@ from sqlalchemy import select
 from ..database import unit_of_work
 from ..domain.errors import ValidationFailed
 from ..extensions import db
-from ..models import AuditEvent, PharmacyProfile, User
+from ..models import PharmacyProfile, User
 from ..services import accounts, audit
 from .forms import EditUserForm, PharmacyForm, TokenForm, UserForm, apply_errors
 
@@ -135,26 +135,19 @@ def _parse_day(value: str | None):
 @bp.route("/audit")
 def audit_trail():
     args = request.args
-    stmt = select(AuditEvent)
-    if args.get("actor"):
-        stmt = stmt.where(AuditEvent.actor == args["actor"].strip().lower())
-    if args.get("action"):
-        stmt = stmt.where(AuditEvent.action.startswith(args["action"].strip()))
-    if args.get("entity"):
-        stmt = stmt.where(AuditEvent.entity == args["entity"].strip())
-    if args.get("entity_id"):
-        stmt = stmt.where(AuditEvent.entity_id == args["entity_id"].strip())
     since, until = _parse_day(args.get("since")), _parse_day(args.get("until"))
-    if since:
-        stmt = stmt.where(AuditEvent.at >= datetime.combine(since, time.min))
-    if until:
-        stmt = stmt.where(AuditEvent.at <= datetime.combine(until, time.max))
-    before = args.get("before", type=int)
-    if before:
-        stmt = stmt.where(AuditEvent.id < before)
-    # Keyset pagination: newest first, one page at a time, never an unbounded list.
-    rows = db.session.scalars(stmt.order_by(AuditEvent.id.desc()).limit(AUDIT_PAGE_SIZE + 1)).all()
-    more = len(rows) > AUDIT_PAGE_SIZE
-    rows = rows[:AUDIT_PAGE_SIZE]
+    rows, more = audit.trail(
+        db.session,
+        audit.TrailFilter(
+            actor=args.get("actor", "").strip().lower(),
+            action=args.get("action", "").strip(),
+            entity=args.get("entity", "").strip(),
+            entity_id=args.get("entity_id", "").strip(),
+            since=datetime.combine(since, time.min) if since else None,
+            until=datetime.combine(until, time.max) if until else None,
+        ),
+        before=args.get("before", type=int),
+        limit=AUDIT_PAGE_SIZE,
+    )
     next_args = dict(args, before=rows[-1].id) if more and rows else None
     return render_template("admin/audit.html", events=rows, next_args=next_args, args=args)
