@@ -1,0 +1,66 @@
+"""Batches (compounding records): start, weigh, quality check, release, fill, recall, trace.
+
+One module per use case; the locking order and shared helpers live in common.py. The names
+below are the package's public surface (views, the API, bench and tests import them from here).
+"""
+
+from .. import audit
+from .common import (
+    DEFAULT_QC_SAMPLE,
+    FILLABLE_ORDER_STATUSES,
+    MASS_UNITS,
+    RECALL_HOLD_STATUSES,
+    SNAPSHOT_VERSION,
+    START_ORDER_STATUSES,
+    TRACE_LIMIT,
+    batch_code,
+    deviation_percent,
+    lot_refusals,
+    next_batch_number,
+    on_hand,
+    to_lot_unit,
+    tolerance_of,
+)
+from .decisions import recall, recall_lot_batches, reject, release
+from .fill import dispense, fillable_orders, outstanding
+from .qc import QcInput, record_qc, sample_size
+from .start import StartInput, start_batch
+from .trace import CSV_COLUMNS, Trace, list_batches, trace_batch, trace_lot
+from .weighing import WeightEntry, record_weights
+
+__all__ = [
+    "CSV_COLUMNS",
+    "DEFAULT_QC_SAMPLE",
+    "FILLABLE_ORDER_STATUSES",
+    "MASS_UNITS",
+    "RECALL_HOLD_STATUSES",
+    "SNAPSHOT_VERSION",
+    "START_ORDER_STATUSES",
+    "TRACE_LIMIT",
+    "QcInput",
+    "StartInput",
+    "Trace",
+    "WeightEntry",
+    "audit",
+    "batch_code",
+    "deviation_percent",
+    "dispense",
+    "fillable_orders",
+    "list_batches",
+    "lot_refusals",
+    "next_batch_number",
+    "on_hand",
+    "outstanding",
+    "recall",
+    "recall_lot_batches",
+    "record_qc",
+    "record_weights",
+    "reject",
+    "release",
+    "sample_size",
+    "start_batch",
+    "to_lot_unit",
+    "tolerance_of",
+    "trace_batch",
+    "trace_lot",
+]
