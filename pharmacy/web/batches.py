@@ -6,15 +6,26 @@ import csv
 import io
 from datetime import date
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 from flask_login import current_user
 from sqlalchemy import select
 
-from ..database import unit_of_work
+from ..database import reads_deferred, unit_of_work
 from ..domain.errors import ValidationFailed
 from ..extensions import db
 from ..models import Balance, Batch, IngredientLot, Order
 from ..models.batches import BATCH_STATUSES
+from ..services import audit
 from ..services import batches as service
 from ..services import formulas as formula_service
 from .batch_forms import (
@@ -328,7 +339,11 @@ def _lot_trace_form() -> tuple[TraceForm, IngredientLot | None]:
 @bp.route("/trace")
 def trace():
     form, lot = _lot_trace_form()
-    result = service.trace_lot(db.session, lot.id) if lot else None
+    page = request.args.get("page", 1, type=int)
+    try:
+        result = service.trace_lot(db.session, lot.id, page=page) if lot else None
+    except ValidationFailed as exc:
+        abort(400, exc.errors[0].message)
     return render_template(
         "batches/trace.html", form=form, lot=lot, trace=result, note_form=NoteForm()
     )
@@ -340,19 +355,34 @@ def trace_csv():
     batch_id = request.args.get("batch_id", 0, type=int)
     if lot_id:
         lot = db.session.get(IngredientLot, lot_id) or abort(404)
-        result, name = service.trace_lot(db.session, lot.id), f"lot-{lot.lot_number}"
+        name, source = f"lot-{lot.lot_number}", {"lot_id": lot.id}
     elif batch_id:
         batch = _batch(batch_id)
-        result, name = service.trace_batch(db.session, batch), f"batch-{batch.batch_number}"
+        name, source = f"batch-{batch.batch_number}", {"batch_id": batch.id}
     else:
         abort(400, "Give lot_id or batch_id.")
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=service.CSV_COLUMNS, extrasaction="ignore")
-    writer.writeheader()
-    for row in result.to_dict()["recipients"]:
-        writer.writerow(row)
+    session = db.session()  # the request's session, held for the whole stream
+
+    def rows():
+        # Streamed: every recipient of a large lot, without building the file in memory. The
+        # generator runs after the view returned: its read must not take SQLite's write lock.
+        reads_deferred(True)
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=service.CSV_COLUMNS, extrasaction="ignore")
+        writer.writeheader()
+        try:
+            for i, row in enumerate(service.iter_recipients(session, **source)):
+                writer.writerow(audit._plain(row))
+                if i % 500 == 499:
+                    yield out.getvalue()
+                    out.seek(0)
+                    out.truncate()
+        finally:
+            session.rollback()  # end the read now, not when the response object goes away
+        yield out.getvalue()
+
     return Response(
-        out.getvalue(),
+        stream_with_context(rows()),
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="recall-{name}.csv"'},
     )

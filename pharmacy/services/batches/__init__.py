@@ -13,6 +13,7 @@ from .common import (
     SNAPSHOT_VERSION,
     START_ORDER_STATUSES,
     TRACE_LIMIT,
+    TRACE_PAGE,
     batch_code,
     deviation_percent,
     lot_refusals,
@@ -25,7 +26,7 @@ from .decisions import recall, recall_lot_batches, reject, release
 from .fill import dispense, fillable_orders, outstanding
 from .qc import QcInput, record_qc, sample_size
 from .start import StartInput, start_batch
-from .trace import CSV_COLUMNS, Trace, list_batches, trace_batch, trace_lot
+from .trace import CSV_COLUMNS, Trace, iter_recipients, list_batches, trace_batch, trace_lot
 from .weighing import WeightEntry, record_weights
 
 __all__ = [
@@ -37,6 +38,7 @@ __all__ = [
     "SNAPSHOT_VERSION",
     "START_ORDER_STATUSES",
     "TRACE_LIMIT",
+    "TRACE_PAGE",
     "QcInput",
     "StartInput",
     "Trace",
@@ -61,6 +63,7 @@ __all__ = [
     "start_batch",
     "to_lot_unit",
     "tolerance_of",
+    "iter_recipients",
     "trace_batch",
     "trace_lot",
 ]

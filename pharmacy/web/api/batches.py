@@ -326,9 +326,11 @@ def batch_dispense(batch_id: int):
 @bp.get("/lots/<int:lot_id>/trace")
 def lot_trace(lot_id: int):
     get_or_404(IngredientLot, lot_id, "lot")
-    return jsonify(service.trace_lot(db.session, lot_id).to_dict())
+    page = request.args.get("page", 1, type=int)
+    return jsonify(service.trace_lot(db.session, lot_id, page=page).to_dict())
 
 
 @bp.get("/batches/<int:batch_id>/trace")
 def batch_trace(batch_id: int):
-    return jsonify(service.trace_batch(db.session, _batch(batch_id)).to_dict())
+    page = request.args.get("page", 1, type=int)
+    return jsonify(service.trace_batch(db.session, _batch(batch_id), page=page).to_dict())
