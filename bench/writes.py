@@ -8,8 +8,9 @@ import time
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, select, text
 
+from pharmacy.benchdata import RUNNING_STOCK_SQL
 from pharmacy.database import unit_of_work
 from pharmacy.domain.errors import DomainError
 from pharmacy.extensions import db
@@ -203,9 +204,11 @@ def undone(app):
     finally:
         with app.app_context(), db.engine.begin() as conn:
             # Rows the writes changed rather than added: the orders they dispensed are their
-            # own fresh orders (deleted), the batches too; only counters move forward.
+            # own fresh orders (deleted), the batches too; the lots' running stock is summed
+            # again below; only counters move forward.
             for t in tables:
                 conn.execute(delete(t).where(t.c.id > marks[t.name]))
+            conn.execute(text(RUNNING_STOCK_SQL))  # the lots' running stock, as it was
 
 
 def run(report, app, seconds: float = 5) -> None:

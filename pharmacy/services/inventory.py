@@ -611,6 +611,31 @@ def lot_stocks(session: Session, lot_ids: Sequence[int]) -> dict[int, LotStock]:
     return {s.lot.id: s for s in rows}
 
 
+@dataclass(frozen=True)
+class StockMismatch:
+    lot_id: int
+    lot_number: str
+    running: Decimal
+    derived: Decimal
+
+
+def verify_running_stock(session: Session) -> list[StockMismatch]:
+    """Lots whose running stock (IngredientLot.on_hand) differs from received + adjustments -
+    usages summed from the movements: should be none."""
+    _adj, _use, derived = _movement_totals()
+    rows = session.execute(
+        select(
+            IngredientLot.id,
+            IngredientLot.lot_number,
+            IngredientLot.on_hand,
+            type_coerce(derived, _Q),
+        )
+        .where(IngredientLot.on_hand != derived)
+        .order_by(IngredientLot.id)
+    )
+    return [StockMismatch(i, n, Decimal(r), Decimal(d)) for i, n, r, d in rows]
+
+
 def lock_lots(session: Session, lot_ids: Iterable[int]) -> list[IngredientLot]:
     """Lock lot rows for the rest of the transaction, always in ascending id order.
 
