@@ -352,8 +352,11 @@ def _lot_trace_form() -> tuple[TraceForm, IngredientLot | None]:
 def trace():
     form, lot = _lot_trace_form()
     page = request.args.get("page", 1, type=int)
+    batch_page = request.args.get("batch_page", 1, type=int)
     try:
-        result = service.trace_lot(db.session, lot.id, page=page) if lot else None
+        result = (
+            service.trace_lot(db.session, lot.id, page=page, batch_page=batch_page) if lot else None
+        )
     except ValidationFailed as exc:
         abort(400, exc.errors[0].message)
     return render_template(

@@ -343,6 +343,9 @@ def test_trace_pages_recipients_with_a_total_and_the_csv_has_them_all(app, as_ro
         assert not last.truncated and last.recipients == full.recipients[-1:]
         with pytest.raises(ValidationFailed):
             service.trace_lot(db.session, lot_id, page=0)
+        one, two = (service.trace_lot(db.session, lot_id, limit=1, batch_page=p) for p in (1, 2))
+        assert one.total_batches == 2 and one.batch_pages == 2
+        assert one.batches + two.batches == full.batches and len(full.batches) == 2
     c = as_role("pharmacist")
     assert c.get(f"/batches/trace?lot_id={lot_id}&page=0").status_code == 400
     html = c.get(f"/batches/trace?lot_id={lot_id}").get_data(as_text=True)

@@ -20,7 +20,7 @@ from ...models import (
     Prescription,
 )
 from .. import audit
-from .common import TRACE_LIMIT, TRACE_PAGE
+from .common import TRACE_PAGE
 
 
 def list_batches(session: Session, status: str | None = None, limit: int = 200) -> list[Batch]:
@@ -32,8 +32,8 @@ def list_batches(session: Session, status: str | None = None, limit: int = 200) 
 
 @dataclass
 class Trace:
-    """One page of a trace: the batches (plain rows, the first TRACE_LIMIT) and one page of
-    recipients, with the totals; the CSV (iter_recipients) carries every recipient."""
+    """One page of a trace: a page of the batches (plain rows) and a page of recipients, with
+    the totals; the CSV (iter_recipients) carries every recipient."""
 
     lot: IngredientLot | None
     batch: Batch | None
@@ -45,10 +45,15 @@ class Trace:
     total_batches: int = 0
     page: int = 1
     per_page: int = TRACE_PAGE
+    batch_page: int = 1
 
     @property
     def pages(self) -> int:
         return max(1, -(-self.total_recipients // self.per_page))
+
+    @property
+    def batch_pages(self) -> int:
+        return max(1, -(-self.total_batches // self.per_page))
 
     def to_dict(self) -> dict:
         return audit._plain(
@@ -67,6 +72,8 @@ class Trace:
                 else {"id": self.batch.id, "batch_number": self.batch.batch_number},
                 "batches": self.batches,
                 "total_batches": self.total_batches,
+                "batch_page": self.batch_page,
+                "batch_pages": self.batch_pages,
                 "lots": self.lots,
                 "recipients": self.recipients,
                 "total_recipients": self.total_recipients,
@@ -202,29 +209,43 @@ def _batch_rows(batches: Iterable) -> list[dict]:
     return [{c: getattr(b, c) for c in _BATCH_COLUMNS} for b in batches]
 
 
-def trace_lot(session: Session, lot_id: int, limit: int = TRACE_PAGE, page: int = 1) -> Trace:
-    """The batches made with a lot and one page of the patients who received them."""
+def trace_lot(
+    session: Session, lot_id: int, limit: int = TRACE_PAGE, page: int = 1, batch_page: int = 1
+) -> Trace:
+    """The batches made with a lot and the patients who received them, a page of each (a lot
+    can feed a thousand batches and ten thousand patients), with their totals."""
     lot = session.get(IngredientLot, lot_id)
     if lot is None:
         raise ValidationFailed.single("lot_id", "is not a known lot")
-    page = _page(page)
+    page, batch_page = _page(page), _page(batch_page, "batch_page")
     used = select(BatchLotUsage.batch_id).where(BatchLotUsage.lot_id == lot_id)
     total_batches = session.scalar(select(func.count()).select_from(used.subquery()))
     batches = session.execute(
         select(*(getattr(Batch, c) for c in _BATCH_COLUMNS))
         .where(Batch.id.in_(used))
         .order_by(Batch.id)
-        .limit(TRACE_LIMIT)
+        .limit(limit)
+        .offset((batch_page - 1) * limit)
     ).all()
     recipients, more, total = _recipients(session, Batch.id.in_(used), limit, page)
     return Trace(
-        lot, None, _batch_rows(batches), [], recipients, more, total, total_batches, page, limit
+        lot,
+        None,
+        _batch_rows(batches),
+        [],
+        recipients,
+        more,
+        total,
+        total_batches,
+        page,
+        limit,
+        batch_page,
     )
 
 
-def _page(page) -> int:
+def _page(page, field: str = "page") -> int:
     if not isinstance(page, int) or page < 1:
-        raise ValidationFailed.single("page", "must be a whole number from 1")
+        raise ValidationFailed.single(field, "must be a whole number from 1")
     return page
 
 

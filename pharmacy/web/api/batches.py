@@ -326,8 +326,14 @@ def batch_dispense(batch_id: int):
 @bp.get("/lots/<int:lot_id>/trace")
 def lot_trace(lot_id: int):
     get_or_404(IngredientLot, lot_id, "lot")
-    page = request.args.get("page", 1, type=int)
-    return jsonify(service.trace_lot(db.session, lot_id, page=page).to_dict())
+    args = request.args
+    trace = service.trace_lot(
+        db.session,
+        lot_id,
+        page=args.get("page", 1, type=int),
+        batch_page=args.get("batch_page", 1, type=int),
+    )
+    return jsonify(trace.to_dict())
 
 
 @bp.get("/batches/<int:batch_id>/trace")
