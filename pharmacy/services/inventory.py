@@ -679,6 +679,33 @@ def usable_lots(
     return [s for s in rows if s.usability(on, needed).usable]
 
 
+def usable_lots_running(
+    session: Session, ingredient_id: int, on: date, needed: Decimal | None = None
+) -> list[IngredientLot]:
+    """As usable_lots, judged on the lots' running stock (IngredientLot.on_hand) rather than
+    on their movements summed: for batch start, which holds the lot locks, so that its cost
+    does not grow with how many batches have used a lot."""
+    lots = session.scalars(
+        select(IngredientLot)
+        .where(
+            IngredientLot.ingredient_id == ingredient_id,
+            IngredientLot.status == lot_rules.USABLE_STATUS,
+            IngredientLot.expires_on >= on,
+        )
+        .order_by(IngredientLot.expires_on, IngredientLot.received_on, IngredientLot.id)
+        .limit(USABLE_LOTS_LIMIT)
+    ).all()
+    return [
+        lot
+        for lot in lots
+        if lot_rules.usability(
+            lot_rules.Lot(lot.lot_number, lot.expires_on, lot.status, lot.on_hand, lot.received_on),
+            on,
+            needed,
+        ).usable
+    ]
+
+
 def require_usable_lot(
     session: Session,
     lot_id: int,

@@ -3,6 +3,7 @@ movement, batch start reads it, and `flask stock verify` says so (or names the l
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal as D
 
 from sqlalchemy import select, update
@@ -25,6 +26,10 @@ def _all_agree(app) -> None:
         lots = db.session.scalars(select(IngredientLot)).all()
         for lot in lots:
             assert lot.on_hand == _derived(lot.id), lot.lot_number
+        today = date.today()
+        for ingredient_id in {lot.ingredient_id for lot in lots}:  # batch start's FEFO choice
+            derived = [st.lot for st in inventory.usable_lots(db.session, ingredient_id, today)]
+            assert inventory.usable_lots_running(db.session, ingredient_id, today) == derived
         db.session.rollback()
 
 
