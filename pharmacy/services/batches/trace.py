@@ -172,7 +172,18 @@ def _recipients(
     total = session.scalar(
         select(func.count()).select_from(Dispense).join(Batch).where(batch_filter)
     )
-    stmt = _recipients_stmt(batch_filter).limit(limit).offset((page - 1) * limit)
+    # The page is chosen on the dispenses alone, then only its rows are joined to orders,
+    # patients and prescribers (not every recipient of the lot joined, then sorted).
+    page_ids = (
+        select(Dispense.id)
+        .join(Batch, Batch.id == Dispense.batch_id)
+        .where(batch_filter)
+        .order_by(Dispense.batch_id, Dispense.id)
+        .limit(limit)
+        .offset((page - 1) * limit)
+        .subquery()
+    )
+    stmt = _recipients_stmt(Dispense.id.in_(select(page_ids.c.id)))
     rows = [_recipient(r) for r in session.execute(stmt)]
     return rows, page * limit < total, total
 
