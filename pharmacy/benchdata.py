@@ -316,7 +316,30 @@ def generate(engine, orders: int, seed: int, echo=click.echo) -> dict[str, int]:
                 new={"orders": orders, "counts": counts},
             )
         )
+    _vacuum(engine)
     return counts
+
+
+def _vacuum(engine) -> None:
+    """PostgreSQL: a bulk load leaves the visibility map empty, so every index-only scan
+    fetches the heap and the planner prefers sequential scans (the recall trace counted a lot's
+    recipients by scanning every dispense: 160 ms, 4.5 ms after VACUUM). Autovacuum would get
+    there in time on a live database; the bench should not measure that transient state."""
+    if engine.dialect.name != "postgresql":
+        return
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        for table in (
+            "patient",
+            "prescription",
+            "rx_order",
+            "ingredient_lot",
+            "batch",
+            "batch_lot_usage",
+            "dispense",
+            "audit_event",
+            "label_print",
+        ):
+            conn.exec_driver_sql(f"VACUUM ANALYZE {table}")
 
 
 def _context(conn: Connection, today: date) -> Context:

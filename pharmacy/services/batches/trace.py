@@ -168,15 +168,14 @@ def _recipient(r) -> dict:
 def _recipients(
     session: Session, batch_filter, limit: int, page: int = 1
 ) -> tuple[list[dict], bool, int]:
-    """One page of recipients, whether more follow, and how many there are in all."""
-    total = session.scalar(
-        select(func.count()).select_from(Dispense).join(Batch).where(batch_filter)
-    )
+    """One page of recipients, whether more follow, and how many there are in all.
+    `batch_filter` is on Dispense.batch_id, so counting and paging read the dispense index
+    alone, without the batch table."""
+    total = session.scalar(select(func.count()).select_from(Dispense).where(batch_filter))
     # The page is chosen on the dispenses alone, then only its rows are joined to orders,
     # patients and prescribers (not every recipient of the lot joined, then sorted).
     page_ids = (
         select(Dispense.id)
-        .join(Batch, Batch.id == Dispense.batch_id)
         .where(batch_filter)
         .order_by(Dispense.batch_id, Dispense.id)
         .limit(limit)
@@ -191,11 +190,11 @@ def _recipients(
 def iter_recipients(session: Session, lot_id: int | None = None, batch_id: int | None = None):
     """Every recipient of a lot or a batch, streamed in chunks (for the CSV)."""
     if lot_id is not None:
-        batch_filter = Batch.id.in_(
+        batch_filter = Dispense.batch_id.in_(
             select(BatchLotUsage.batch_id).where(BatchLotUsage.lot_id == lot_id)
         )
     else:
-        batch_filter = Batch.id == batch_id
+        batch_filter = Dispense.batch_id == batch_id
     result = session.execute(
         _recipients_stmt(batch_filter).execution_options(yield_per=1000, stream_results=True)
     )
@@ -238,7 +237,7 @@ def trace_lot(
         .limit(limit)
         .offset((batch_page - 1) * limit)
     ).all()
-    recipients, more, total = _recipients(session, Batch.id.in_(used), limit, page)
+    recipients, more, total = _recipients(session, Dispense.batch_id.in_(used), limit, page)
     return Trace(
         lot,
         None,
@@ -262,7 +261,7 @@ def _page(page, field: str = "page") -> int:
 
 def trace_batch(session: Session, batch: Batch, limit: int = TRACE_PAGE, page: int = 1) -> Trace:
     page = _page(page)
-    recipients, more, total = _recipients(session, Batch.id == batch.id, limit, page)
+    recipients, more, total = _recipients(session, Dispense.batch_id == batch.id, limit, page)
     lots = [
         {
             "lot_id": u.lot_id,
