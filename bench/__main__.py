@@ -1,6 +1,6 @@
 """`make bench`: build the dataset, measure, print one table of figures with same-run references.
 
-    python -m bench [--orders 1000000] [--only sqlite|postgresql] [--http-seconds 10]
+    python -m bench [--orders 1000000] [--only sqlite|postgresql] [--http-seconds 5] [--rounds 3]
 
 SQLite always (bench/bench.db); PostgreSQL too when TEST_DATABASE_URL or DATABASE_URL names
 one (in a schema of its own per size, `bench_<orders>`).
@@ -11,10 +11,11 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import random
 import time
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, func, select, text
 
 from .report import Report
 
@@ -49,7 +50,7 @@ def run_one(name: str, url: str, args) -> Report:
     from pharmacy.demo import DEMO_PASSWORD, load_demo
     from pharmacy.extensions import db
 
-    from . import http_bench, labels_bench, lookups, recall, writes
+    from . import audit_bench, http_bench, labels_bench, lookups, recall, writes
 
     report = Report(f"{name}: {args.orders:,} orders ({url.split('?')[0]})")
     app = create_app({"SQLALCHEMY_DATABASE_URI": url})
@@ -66,14 +67,46 @@ def run_one(name: str, url: str, args) -> Report:
                 f"{sum(counts.values()) / (time.perf_counter() - start):,.0f}",
                 f"{sum(counts.values()):,} rows",
             )
-        lookups.run(report)
-        recall.run(report)
-        if name == "postgresql":
-            writes.run(report, app)
-    http_bench.run(report, url, "pharmacist", DEMO_PASSWORD, seconds=args.http_seconds)
+        samples = lookups.run(report, rounds=args.rounds)
+        samples["lot_id"] = recall.run(report)
+        audit_bench.run(report, rounds=args.rounds)
+        samples["order_ids"] = _order_ids(db.session)
+        token = _api_token(db.session)
+    http_bench.run(
+        report,
+        url,
+        "pharmacist",
+        DEMO_PASSWORD,
+        samples,
+        token,
+        seconds=args.http_seconds,
+        rounds=args.rounds,
+    )
     if name == "sqlite":
-        labels_bench.run(report)
+        labels_bench.run(report, rounds=args.rounds)
+    if name == "postgresql":
+        # Last, and undone afterwards: the writes must not change what the reads measure.
+        writes.run(report, app)
     return report
+
+
+def _order_ids(session, n: int = 50) -> list[int]:
+    from pharmacy.models import Order
+
+    top = session.scalar(select(func.max(Order.id)))
+    session.rollback()
+    return random.Random(2).sample(range(1, top + 1), n)
+
+
+def _api_token(session) -> str:
+    """A fresh API token for the pharmacist (the API takes bearer tokens only)."""
+    from pharmacy.database import unit_of_work
+    from pharmacy.models import User
+    from pharmacy.services.accounts import create_api_token
+
+    with unit_of_work() as s:
+        user = s.scalar(select(User).where(User.username == "pharmacist"))
+        return create_api_token(s, user, user, "bench")
 
 
 def main() -> None:
@@ -83,7 +116,8 @@ def main() -> None:
     )
     parser.add_argument("--seed", type=int, default=20261126)
     parser.add_argument("--only", choices=["sqlite", "postgresql"])
-    parser.add_argument("--http-seconds", type=int, default=10)
+    parser.add_argument("--http-seconds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     targets = []
     if args.only in (None, "sqlite"):

@@ -114,17 +114,42 @@ def sign_in(base: str, username: str, password: str) -> str:
     return "; ".join(f"{c.name}={c.value}" for c in jar)
 
 
+def _lua(paths: list[str] | None) -> str:
+    if not paths:
+        return LUA
+    # Several URLs of one shape (different orders, names, lots), taken in turn.
+    listed = ", ".join('"' + p.replace('"', "%22") + '"' for p in paths)
+    return (
+        LUA
+        + f"paths = {{{listed}}}\n"
+        + "i = 0\n"
+        + "request = function()\n"
+        + "  i = i % #paths + 1\n"
+        + "  return wrk.format(nil, paths[i])\n"
+        + "end\n"
+    )
+
+
 def wrk(
-    url: str, seconds: int = 10, connections: int = 16, cookie: str | None = None
+    url: str,
+    seconds: int = 10,
+    connections: int = 16,
+    cookie: str | None = None,
+    headers: dict[str, str] | None = None,
+    paths: list[str] | None = None,
 ) -> LoadResult:
+    """Load `url` (or, with `paths`, the base `url` and each path in turn)."""
     if not shutil.which("wrk"):
         raise RuntimeError("wrk is not installed (apt-get install wrk)")
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as fh:
-        fh.write(LUA)
+        fh.write(_lua(paths))
         script = fh.name
-    cmd = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "-s", script]
+    threads = min(2, connections)
+    cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "-s", script]
     if cookie:
         cmd += ["-H", f"Cookie: {cookie}"]
+    for name, value in (headers or {}).items():
+        cmd += ["-H", f"{name}: {value}"]
     out = subprocess.run([*cmd, url], capture_output=True, text=True, check=True).stdout
     os.unlink(script)
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))

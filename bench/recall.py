@@ -13,7 +13,8 @@ from pharmacy.services import batches
 from .report import ms, percentile
 
 
-def run(report, repeats: int = 20) -> None:
+def run(report, repeats: int = 20) -> int:
+    """Times the trace service on the most used API lot; returns that lot's id."""
     lot_id, uses = db.session.execute(
         select(BatchLotUsage.lot_id, func.count())
         .where(BatchLotUsage.role == "active")
@@ -30,11 +31,11 @@ def run(report, repeats: int = 20) -> None:
         db.session.rollback()
     times = times[3:]
     report.add(
-        "recall trace of one API lot: median / p95",
+        "recall trace service, one API lot: median / p95",
         f"{ms(percentile(times, 50))} / {ms(percentile(times, 95))}",
-        f"{uses} batches, {len(trace.recipients)} recipients shown"
-        + (" (first page)" if trace.truncated else ""),
+        f"{uses} batches, {trace.total_recipients:,} recipients, {len(trace.recipients)} a page",
         "",
-        "< 200 ms",
-        ok=percentile(times, 95) < 0.2,
+        "< 100 ms",
+        ok=percentile(times, 95) < 0.1,
     )
+    return lot_id

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import delete, func, insert, select, text
 
+from pharmacy.benchdata import RUNNING_STOCK_SQL
 from pharmacy.database import unit_of_work
 from pharmacy.domain.errors import DomainError
 from pharmacy.extensions import db
@@ -189,6 +191,33 @@ def bench_dispensing(report, app, seconds: float) -> None:
     )
 
 
+@contextlib.contextmanager
+def undone(app):
+    """Leave the dataset as it was: the rows the writes add are deleted afterwards (newest
+    tables first), so a reused dataset gives the read figures the same data every run. Only
+    the audit trail keeps what the writes recorded: it is append-only by design."""
+    # The audit trail is append-only (database triggers refuse DELETE): its rows stay.
+    tables = [
+        t
+        for t in reversed(db.metadata.sorted_tables)
+        if "id" in t.c and not t.name.startswith("audit_")
+    ]
+    with app.app_context():
+        marks = {t.name: db.session.scalar(select(func.max(t.c.id))) or 0 for t in tables}
+        db.session.rollback()
+    try:
+        yield
+    finally:
+        with app.app_context(), db.engine.begin() as conn:
+            # Rows the writes changed rather than added: the orders they dispensed are their
+            # own fresh orders (deleted), the batches too; the lots' running stock is summed
+            # again below; only counters move forward.
+            for t in tables:
+                conn.execute(delete(t).where(t.c.id > marks[t.name]))
+            conn.execute(text(RUNNING_STOCK_SQL))  # the lots' running stock, as it was
+
+
 def run(report, app, seconds: float = 5) -> None:
-    bench_batch_creation(report, app, seconds)
-    bench_dispensing(report, app, seconds)
+    with undone(app):
+        bench_batch_creation(report, app, seconds)
+        bench_dispensing(report, app, seconds)

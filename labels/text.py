@@ -6,13 +6,16 @@ only our own fixed markup (<b>, <i>) is left unescaped.
 
 from __future__ import annotations
 
+import functools
+import math
 import re
 from dataclasses import dataclass
-from xml.sax.saxutils import escape
+from xml.sax.saxutils import escape, unescape
 
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_CENTER, TA_LEFT, TA_RIGHT
 from reportlab.lib.styles import ParagraphStyle
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Paragraph
 
@@ -72,6 +75,47 @@ def nobreak(markup: str) -> str:
     return markup.replace(" ", "\xa0")
 
 
+@functools.lru_cache(maxsize=1024)
+def _style(field: str, bold: bool, align: str, inverse: bool, size: float) -> ParagraphStyle:
+    # The same few styles serve every label: built once, not per block and size tried.
+    return ParagraphStyle(
+        field,
+        fontName="Helvetica-Bold" if bold else "Helvetica",
+        fontSize=size,
+        leading=size * LEADING,
+        alignment=_ALIGN[align],
+        textColor=colors.white if inverse else colors.black,
+        splitLongWords=1,
+    )
+
+
+_TAG = re.compile(r"<(/?)([a-z]+)[^>]*>")
+
+
+@functools.lru_cache(maxsize=4096)
+def _words_width(markup: str, bold: bool) -> float:
+    """The summed width of the words alone (no spaces) at 1 pt; bold markup counted as bold.
+
+    Each line holds at most the box's width of words, so lines >= this x size / width: a size
+    whose bound already exceeds what is allowed cannot fit and need not be wrapped to know."""
+    total, pos, bold_depth = 0.0, 0, 0
+    for m in [*_TAG.finditer(markup), None]:
+        end = m.start() if m else len(markup)
+        chunk = unescape(markup[pos:end])
+        font = "Helvetica-Bold" if (bold or bold_depth) else "Helvetica"
+        total += sum(stringWidth(w, font, 1) for w in chunk.split())
+        if m:
+            if m.group(2) == "b":
+                bold_depth += -1 if m.group(1) else 1
+            pos = m.end()
+    return total
+
+
+def _lines_at_least(block: TextBlock, size: float, width: float) -> float:
+    # A little under the bound (font metrics differ for italics), so rounding never skips a fit.
+    return _words_width(block.markup, block.bold) * size / (width - 2 * block.pad) * 0.98
+
+
 @dataclass(frozen=True)
 class TextBlock:
     field: str
@@ -87,15 +131,7 @@ class TextBlock:
     rule_after: bool = False
 
     def style(self, size: float) -> ParagraphStyle:
-        return ParagraphStyle(
-            self.field,
-            fontName="Helvetica-Bold" if self.bold else "Helvetica",
-            fontSize=size,
-            leading=size * LEADING,
-            alignment=_ALIGN[self.align],
-            textColor=colors.white if self.inverse else colors.black,
-            splitLongWords=1,
-        )
+        return _style(self.field, self.bold, self.align, self.inverse, size)
 
     @property
     def pad(self) -> float:
@@ -139,7 +175,10 @@ def _sizes(block: TextBlock) -> list[float]:
 
 def _largest_within_lines(block: TextBlock, width: float, cache: WrapCache) -> Fitted:
     fitted = None
-    for size in _sizes(block):
+    sizes = _sizes(block)
+    for size in sizes:
+        if size != sizes[-1] and _lines_at_least(block, size, width) > block.max_lines:
+            continue  # too long for its lines at this size: arithmetic, not line breaking
         fitted = _wrap(block, size, width, cache)
         if fitted.lines <= block.max_lines:
             return fitted
@@ -178,6 +217,10 @@ def fit_blocks(
         sizes = [
             max(b.min_size, _floor_step(s * factor)) for b, s in zip(blocks, base, strict=True)
         ]
+        if not all(s <= b.min_size for b, s in zip(blocks, sizes, strict=True)) and (
+            _height_at_least(blocks, sizes, width) > height
+        ):
+            continue  # cannot fit at these sizes whatever the line breaks: skip wrapping
         fitted = [_wrap(b, s, width, cache) for b, s in zip(blocks, sizes, strict=True)]
         if sum(f.height for f in fitted) <= height:
             return fitted
@@ -191,6 +234,15 @@ def fit_blocks(
         f"the text needs {need:.0f} pt of height but the label has {height:.0f} pt; "
         f"{culprit.block.field!r} wraps to {culprit.lines} lines at {culprit.size:g} pt",
     )
+
+
+def _height_at_least(blocks: list[TextBlock], sizes: list[float], width: float) -> float:
+    total = 0.0
+    for b, size in zip(blocks, sizes, strict=True):
+        lines = max(1, math.ceil(_lines_at_least(b, size, width) - 1e-9))
+        rule = RULE_SPACE if b.rule_after else 0.0
+        total += b.space_before + lines * size * LEADING + 2 * b.pad + rule
+    return total * 0.98
 
 
 def _floor_step(size: float) -> float:

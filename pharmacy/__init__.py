@@ -89,13 +89,17 @@ def _init_login(app: Flask) -> None:
         if request.path.startswith("/api/"):
             return None  # the API accepts bearer tokens only, never the browser cookie
 
-        def load(s):
+        def load(s, may_write=True):
             return load_session(
-                s, token, app.config["SESSION_IDLE_TIMEOUT"], app.config["SESSION_ABSOLUTE_TIMEOUT"]
+                s,
+                token,
+                app.config["SESSION_IDLE_TIMEOUT"],
+                app.config["SESSION_ABSOLUTE_TIMEOUT"],
+                may_write=may_write,
             )
 
-        user, why = load(db.session)
-        if db.session.dirty:
+        user, why = load(db.session, may_write=False)
+        if why == "needs-write":
             # Session bookkeeping only (last seen, at most once a minute / expiry): the read
             # above ran in a reader's transaction, so write it as a unit of work (on SQLite,
             # one that holds the write lock), reading the session row again under it.
@@ -167,7 +171,8 @@ def _init_guards(app: Flask) -> None:
 
     @app.before_request
     def keep_session_alive():
-        session.permanent = True
+        if not session.permanent:  # setting it, even to the same value, re-sends the cookie
+            session.permanent = True
 
     @app.after_request
     def security_headers(resp):

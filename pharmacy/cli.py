@@ -107,7 +107,29 @@ def audit_verify_command():
     click.echo(f"audit trail intact: {checked} rows, chain verified")
 
 
+stock_cli = AppGroup("stock", help="Ingredient stock.")
+
+
+@stock_cli.command("verify")
+def verify_stock_command():
+    """Check every lot's running stock against receipt + adjustments - usages."""
+    from .extensions import db
+    from .services.inventory import verify_running_stock
+
+    wrong = verify_running_stock(db.session)
+    for m in wrong:
+        click.echo(
+            f"lot {m.lot_number} (id {m.lot_id}): running stock {m.running}, "
+            f"movements sum to {m.derived}",
+            err=True,
+        )
+    if wrong:
+        raise SystemExit(1)
+    click.echo("every lot's running stock equals the sum of its movements")
+
+
 def register_cli(app: Flask) -> None:
+    app.cli.add_command(stock_cli)
     app.cli.add_command(user_cli)
     app.cli.add_command(audit_cli)
     app.cli.add_command(demo_data_command)

@@ -92,7 +92,11 @@ def load(instance_path: str) -> dict:
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "SESSION_IDLE_TIMEOUT": timedelta(minutes=idle_minutes),
         "SESSION_ABSOLUTE_TIMEOUT": timedelta(hours=12),
-        "PERMANENT_SESSION_LIFETIME": timedelta(minutes=idle_minutes),
+        # The cookie lives as long as a sign-in may (absolute limit) and is not re-signed on
+        # every request: idle expiry and sign-out are decided by the server-side session row
+        # (accounts.load_session), so re-sending the cookie bought nothing but its cost.
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=12),
+        "SESSION_REFRESH_EACH_REQUEST": False,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": production,

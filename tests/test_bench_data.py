@@ -43,3 +43,35 @@ def test_bench_data_loads_orders_and_is_idempotent(app):
     assert again.exit_code == 0 and "already loaded" in again.output
     with app.app_context():
         assert count(Order) == demo_orders + 400
+
+
+def test_generated_lots_keep_running_stock_and_the_writes_bench_leaves_no_trace(app):
+    """The generator's bulk-loaded usages are summed into the lots' running stock; the writes
+    bench (batch start and dispensing) leaves the dataset as it found it."""
+    from bench import writes
+    from bench.report import Report
+    from pharmacy.models import AuditEvent
+    from pharmacy.services.inventory import verify_running_stock
+
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["demo-data"]).exit_code == 0
+    assert runner.invoke(args=["bench-data", "--orders", "400", "--seed", "7"]).exit_code == 0
+    assert runner.invoke(args=["stock", "verify"]).exit_code == 0
+
+    def snapshot():
+        with app.app_context():
+            # The audit trail is append-only: the writes' audit rows stay (and chain).
+            rows = (count(Order), count(Batch), count(BatchLotUsage))
+            stock = dict(db.session.execute(select(IngredientLot.id, IngredientLot.on_hand)).all())
+            db.session.rollback()
+            return rows, stock
+
+    before = snapshot()
+    report = Report("writes")
+    writes.run(report, app, seconds=0.5)
+    [created] = [r for r in report.rows if r.name.startswith("batch creation")]
+    assert float(created.figure) > 0 and created.verdict == "ok"  # batches were made, then undone
+    assert snapshot() == before
+    with app.app_context():
+        assert verify_running_stock(db.session) == []
+        assert count(AuditEvent) > 0

@@ -19,7 +19,14 @@ from .types import Timestamp
 
 class AuditEvent(Base):
     __tablename__ = "audit_event"
-    __table_args__ = (Index("ix_audit_event_entity", "entity", "entity_id"),)
+    __table_args__ = (
+        Index("ix_audit_event_entity", "entity", "entity_id"),
+        # The audit trail's filters, each with the id it pages by (newest first), so a filter
+        # reads one page of its index instead of sorting every matching event.
+        Index("ix_audit_event_actor_id", "actor", "id"),
+        Index("ix_audit_event_action_id", "action", "id"),
+        Index("ix_audit_event_entity_id_order", "entity", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[Timestamp] = mapped_column(index=True)

@@ -56,6 +56,11 @@ class Patient(Base):
         String(170).with_variant(String(170, collation="C"), "postgresql"), index=True
     )
     phone_digits: Mapped[str] = mapped_column(String(40), index=True)
+    # The phone digits reversed ("1910555712"): a search by the last digits of a number
+    # ("555-0191") is then a prefix, an indexed range, not a scan of every patient.
+    phone_reversed: Mapped[str] = mapped_column(
+        String(40).with_variant(String(40, collation="C"), "postgresql"), index=True, default=""
+    )
     created_at: Mapped[Timestamp]
     updated_at: Mapped[UpdatedAt]
 
@@ -91,6 +96,7 @@ def phone_digits(phone: str | None) -> str:
 def _search_keys(_mapper, _conn, target: Patient) -> None:
     target.name_key = name_key(target.last_name or "", target.first_name or "")
     target.phone_digits = phone_digits(target.phone)
+    target.phone_reversed = target.phone_digits[::-1]
 
 
 class Prescriber(Base):

@@ -1,7 +1,10 @@
 """Ingredients, their received lots, stock movements, and the equipment used to weigh them.
 
-Stock on hand is never stored. For a lot it is its receipt, plus its adjustments (signed),
-minus what batches used (BatchLotUsage: actual quantity, else planned). Every movement is
+Stock on hand is, for a lot, its receipt, plus its adjustments (signed), minus what batches
+used (BatchLotUsage: actual quantity, else planned). That sum is also kept as a running
+quantity on the lot (IngredientLot.on_hand), moved by the events below in the same flush as
+each movement, so that batch start reads it from the lot row it has locked instead of summing
+every past use; `flask stock verify` checks it against the sum. Every movement is
 counted in the lot's unit, which is always its ingredient's unit (a receipt in g for an
 ingredient counted in mg is converted when it is received).
 """
@@ -9,6 +12,7 @@ ingredient counted in mg is converted when it is received).
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 
 from sqlalchemy import (
     Boolean,
@@ -21,11 +25,16 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     event,
+    inspect,
     select,
+    update,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, object_session, relationship
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from ..database import Base
+from ..domain.weighing import NOT_FROM_STOCK_ROLES
 from .types import Quantity, Timestamp, Unit
 
 INGREDIENT_KINDS = ("api", "filler", "capsule_shell", "vehicle", "excipient")
@@ -101,6 +110,8 @@ class IngredientLot(Base):
     expires_on: Mapped[date] = mapped_column(Date)
     expiry_month_only: Mapped[bool] = mapped_column(Boolean, default=False)
     quantity_received: Mapped[Quantity]
+    # Running stock on hand (see the module docstring): receipt + adjustments - usages.
+    on_hand: Mapped[Quantity]
     unit: Mapped[Unit]
     assay_percent: Mapped[Quantity | None]
     assay_basis: Mapped[str | None] = mapped_column(String(10))
@@ -190,3 +201,77 @@ def _register_unit_guards() -> None:
 
 
 _register_unit_guards()
+
+
+def effective_use(usage) -> Decimal:
+    """What a usage takes out of its lot: an aliquot taken comes out of the stock mixture,
+    whose API was already counted, so it takes nothing (as inventory's derived sum says)."""
+    if usage.role in NOT_FROM_STOCK_ROLES:
+        return Decimal(0)
+    return usage.actual_quantity if usage.actual_quantity is not None else usage.planned_quantity
+
+
+def move_on_hand(connection, session, lot_id: int, delta: Decimal) -> None:
+    """Add `delta` to a lot's running stock in the database (an atomic UPDATE, under the row
+    lock it takes) and in the session's copy of the lot, if it holds one."""
+    if not delta:
+        return
+    table = IngredientLot.__table__
+    connection.execute(
+        update(table).where(table.c.id == lot_id).values(on_hand=table.c.on_hand + delta)
+    )
+    lot = session.identity_map.get(identity_key(IngredientLot, lot_id)) if session else None
+    if lot is not None and "on_hand" in lot.__dict__:
+        set_committed_value(lot, "on_hand", lot.on_hand + delta)
+
+
+def _usage_before(target) -> tuple[int, Decimal]:
+    before = {}
+    for name in ("lot_id", "planned_quantity", "actual_quantity"):
+        hist = inspect(target).attrs[name].history
+        before[name] = hist.deleted[0] if hist.deleted else getattr(target, name)
+    actual = before["actual_quantity"]
+    return before["lot_id"], actual if actual is not None else before["planned_quantity"]
+
+
+def _register_running_stock() -> None:
+    from .batches import BatchLotUsage
+
+    @event.listens_for(IngredientLot, "before_insert")
+    def _received(_mapper, _connection, target):
+        if target.on_hand is None:
+            target.on_hand = target.quantity_received
+
+    @event.listens_for(IngredientLot, "before_update")
+    def _receipt_corrected(_mapper, _connection, target):
+        hist = inspect(target).attrs.quantity_received.history
+        if hist.deleted and hist.added:
+            target.on_hand = target.on_hand + hist.added[0] - hist.deleted[0]
+
+    @event.listens_for(LotAdjustment, "after_insert")
+    def _adjusted(_mapper, connection, target):
+        move_on_hand(connection, object_session(target), target.lot_id, target.quantity)
+
+    @event.listens_for(LotAdjustment, "after_delete")
+    def _adjustment_gone(_mapper, connection, target):
+        move_on_hand(connection, object_session(target), target.lot_id, -target.quantity)
+
+    @event.listens_for(BatchLotUsage, "after_insert")
+    def _used(_mapper, connection, target):
+        move_on_hand(connection, object_session(target), target.lot_id, -effective_use(target))
+
+    @event.listens_for(BatchLotUsage, "after_delete")
+    def _use_gone(_mapper, connection, target):
+        move_on_hand(connection, object_session(target), target.lot_id, effective_use(target))
+
+    @event.listens_for(BatchLotUsage, "after_update")
+    def _use_changed(_mapper, connection, target):
+        old_lot, old_use = _usage_before(target)
+        if (old_lot, old_use) == (target.lot_id, effective_use(target)):
+            return  # another column changed: the stock did not move
+        session = object_session(target)
+        move_on_hand(connection, session, old_lot, old_use)
+        move_on_hand(connection, session, target.lot_id, -effective_use(target))
+
+
+_register_running_stock()

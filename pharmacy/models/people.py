@@ -48,9 +48,14 @@ class User(Base):
     # Flask-Login identifies a login by the server-side session token, not the user id,
     # so that revoking the session row ends it.
     session_token = None
+    # The roles read with the session row (accounts.load_session), so the signed-in user's
+    # roles cost no second query; role_rows, once loaded or assigned, take precedence.
+    session_roles = None
 
     @property
     def roles(self) -> frozenset[str]:
+        if self.session_roles is not None and "role_rows" not in self.__dict__:
+            return self.session_roles
         return frozenset(r.role for r in self.role_rows)
 
     def has_role(self, *roles: str) -> bool:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy import bindparam, func, select, update
+from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.util import identity_key
 
 from ..database import utcnow
 from ..domain.errors import FieldError, ValidationFailed
@@ -150,35 +152,73 @@ def start_session(session: Session, user: User, ip: str | None, user_agent: str 
     return token
 
 
-def load_session(
-    session: Session, token: str, idle: timedelta, absolute: timedelta
-) -> tuple[User | None, str | None]:
-    """The user behind a session token, or None and why (expired, revoked, unknown)."""
-    # One query per request: the session row, its user and the user's roles together.
-    row = (
-        session.execute(
-            select(UserSession)
-            .where(UserSession.token_hash == _digest(token))
-            .options(joinedload(UserSession.user).joinedload(User.role_rows))
+@functools.cache
+def _session_statement():
+    """Session row, user and roles in one statement (one row per role), built once."""
+    s, u, r = UserSession.__table__, User.__table__, UserRole.__table__
+    return (
+        select(
+            s.c.id.label("session_id"),
+            s.c.created_at.label("session_created_at"),
+            s.c.last_seen_at,
+            s.c.revoked_at,
+            *(c.label(f"user_{c.name}") for c in u.c),
+            r.c.role,
         )
-        .unique()
-        .scalar_one_or_none()
+        .join(u, u.c.id == s.c.user_id)
+        .outerjoin(r, r.c.user_id == u.c.id)
+        .where(s.c.token_hash == bindparam("token_hash"))
     )
-    if row is None:
+
+
+def _attach_user(session: Session, row, roles: frozenset[str]) -> User:
+    """The signed-in user as a persistent ORM object built from the row already read, without
+    a second load through the ORM (the same object when this session already holds it)."""
+    existing = session.identity_map.get(identity_key(User, row.user_id))
+    if existing is not None:
+        return existing
+    user = User(**{c.name: getattr(row, f"user_{c.name}") for c in User.__table__.c})
+    make_transient_to_detached(user)  # as if loaded: no pending changes, nothing to insert
+    session.add(user)
+    user.session_roles = roles
+    return user
+
+
+def load_session(
+    session: Session, token: str, idle: timedelta, absolute: timedelta, *, may_write: bool = True
+) -> tuple[User | None, str | None]:
+    """The user behind a session token, or None and why (expired, revoked, unknown).
+
+    Without `may_write`, a request that would have to write (last seen, expiry) writes nothing
+    and answers (None, "needs-write"): the caller runs it again in a unit of work."""
+    rows = session.connection().execute(_session_statement(), {"token_hash": _digest(token)}).all()
+    if not rows:
         return None, "unknown"
+    row = rows[0]
     if row.revoked_at is not None:
         return None, "revoked"
     now = utcnow()
-    if now - _aware(row.last_seen_at) > idle or now - _aware(row.created_at) > absolute:
-        row.revoked_at, row.revoked_reason = now, "expired"
-        return None, "expired"
-    if not row.user.active:
-        return None, "revoked"
+    expired = (
+        now - _aware(row.last_seen_at) > idle or now - _aware(row.session_created_at) > absolute
+    )
     # Refresh at most once a minute so reading pages does not write on every request.
-    if now - _aware(row.last_seen_at) > timedelta(seconds=60):
-        row.last_seen_at = now
-    row.user.session_token = token
-    return row.user, None
+    touch = not expired and now - _aware(row.last_seen_at) > timedelta(seconds=60)
+    if (expired or touch) and not may_write:
+        return None, "needs-write"
+    if expired:
+        _update_session(session, row.session_id, revoked_at=now, revoked_reason="expired")
+        return None, "expired"
+    if not row.user_active:
+        return None, "revoked"
+    if touch:
+        _update_session(session, row.session_id, last_seen_at=now)
+    user = _attach_user(session, row, frozenset(r.role for r in rows if r.role))
+    user.session_token = token
+    return user, None
+
+
+def _update_session(session: Session, session_id: int, **values) -> None:
+    session.execute(update(UserSession).where(UserSession.id == session_id).values(**values))
 
 
 def revoke_sessions(

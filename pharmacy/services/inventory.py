@@ -616,6 +616,31 @@ def lot_stocks(session: Session, lot_ids: Sequence[int]) -> dict[int, LotStock]:
     return {s.lot.id: s for s in rows}
 
 
+@dataclass(frozen=True)
+class StockMismatch:
+    lot_id: int
+    lot_number: str
+    running: Decimal
+    derived: Decimal
+
+
+def verify_running_stock(session: Session) -> list[StockMismatch]:
+    """Lots whose running stock (IngredientLot.on_hand) differs from received + adjustments -
+    usages summed from the movements: should be none."""
+    _adj, _use, derived = _movement_totals()
+    rows = session.execute(
+        select(
+            IngredientLot.id,
+            IngredientLot.lot_number,
+            IngredientLot.on_hand,
+            type_coerce(derived, _Q),
+        )
+        .where(IngredientLot.on_hand != derived)
+        .order_by(IngredientLot.id)
+    )
+    return [StockMismatch(i, n, Decimal(r), Decimal(d)) for i, n, r, d in rows]
+
+
 def lock_lots(session: Session, lot_ids: Iterable[int]) -> list[IngredientLot]:
     """Lock lot rows for the rest of the transaction, always in ascending id order.
 
@@ -657,6 +682,33 @@ def usable_lots(
         )
     )
     return [s for s in rows if s.usability(on, needed).usable]
+
+
+def usable_lots_running(
+    session: Session, ingredient_id: int, on: date, needed: Decimal | None = None
+) -> list[IngredientLot]:
+    """As usable_lots, judged on the lots' running stock (IngredientLot.on_hand) rather than
+    on their movements summed: for batch start, which holds the lot locks, so that its cost
+    does not grow with how many batches have used a lot."""
+    lots = session.scalars(
+        select(IngredientLot)
+        .where(
+            IngredientLot.ingredient_id == ingredient_id,
+            IngredientLot.status == lot_rules.USABLE_STATUS,
+            IngredientLot.expires_on >= on,
+        )
+        .order_by(IngredientLot.expires_on, IngredientLot.received_on, IngredientLot.id)
+        .limit(USABLE_LOTS_LIMIT)
+    ).all()
+    return [
+        lot
+        for lot in lots
+        if lot_rules.usability(
+            lot_rules.Lot(lot.lot_number, lot.expires_on, lot.status, lot.on_hand, lot.received_on),
+            on,
+            needed,
+        ).usable
+    ]
 
 
 def require_usable_lot(

@@ -368,12 +368,9 @@ def _lookup_statement(kind: str, shape: tuple, before: bool, dialect: str = "pos
     elif kind == "dob":
         where.append(_PT.c.date_of_birth == bindparam("dob"))
     elif kind == "phone":
-        where.append(
-            or_(
-                _PT.c.phone_digits == bindparam("digits"),
-                _PT.c.phone_digits.like(bindparam("tail")),
-            )
-        )
+        # Ends with the digits = the reversed digits start with them (patients.phone_suffix).
+        where.append(_PT.c.phone_reversed >= bindparam("rev"))
+        where.append(_PT.c.phone_reversed < bindparam("rev_end"))
     else:  # name-key prefixes as ranges (see patients.name_key_prefix); none: every patient
         ranges = []
         for i, bounded in enumerate(shape):
@@ -427,7 +424,8 @@ def lookup(session: Session, q: str, before: int | None = None, limit: int = PAG
             shape, params["dob"] = (), values[0]
         elif kind == "phone":
             shape = ()
-            params.update(digits=values[0], tail=f"%{values[0]}")
+            rev = values[0][::-1]
+            params.update(rev=rev, rev_end=after_prefix(rev))
         else:
             uppers = [after_prefix(k) for k in values]
             shape = tuple(u is not None for u in uppers)

@@ -17,7 +17,7 @@ from . import audit
 
 SEXES = ("female", "male", "other", "unknown")
 SEARCH_LIMIT = 25
-_AUDIT_EXCLUDE = ("name_key", "phone_digits", "created_at", "updated_at")
+_AUDIT_EXCLUDE = ("name_key", "phone_digits", "phone_reversed", "created_at", "updated_at")
 
 
 @dataclass
@@ -175,9 +175,15 @@ def patient_filter(text: str):
     if kind == "dob":
         return Patient.date_of_birth == values[0]
     if kind == "phone":
-        digits = values[0]
-        return or_(Patient.phone_digits == digits, Patient.phone_digits.like(f"%{digits}"))
+        return phone_suffix(values[0])
     return or_(*[name_key_prefix(k) for k in values])
+
+
+def phone_suffix(digits: str):
+    """Patients whose phone number ends with `digits` (the whole number included): a range on
+    the reversed digits, which the index serves."""
+    rev = digits[::-1]
+    return and_(Patient.phone_reversed >= rev, Patient.phone_reversed < after_prefix(rev))
 
 
 def after_prefix(prefix: str) -> str | None:

@@ -6,17 +6,28 @@ import csv
 import io
 from datetime import date
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 from flask_login import current_user
 from sqlalchemy import select
 
-from ..database import unit_of_work
+from ..database import reads_deferred, unit_of_work
 from ..domain import filling
 from ..domain.errors import ValidationFailed
 from ..domain.weighing import LIQUID_VOLUME_TOLERANCE, potency_out_of_range
 from ..extensions import db
-from ..models import Balance, Batch, IngredientLot, Order
+from ..models import Balance, Batch, Ingredient, IngredientLot, Order
 from ..models.batches import BATCH_STATUSES
+from ..services import audit
 from ..services import batches as service
 from ..services import formulas as formula_service
 from .batch_forms import (
@@ -427,13 +438,25 @@ def fill_all(batch_id: int):
 
 
 def _lot_trace_form() -> tuple[TraceForm, IngredientLot | None]:
+    """The lot picker: plain rows rendered by a plain loop in the template (as WTForms options
+    with ORM lots, a thousand lots cost more than the whole trace)."""
     form = TraceForm(request.args)
-    lots = db.session.scalars(
-        select(IngredientLot)
+    rows = db.session.execute(
+        select(
+            IngredientLot.id,
+            Ingredient.name,
+            IngredientLot.lot_number,
+            IngredientLot.expires_on,
+            IngredientLot.status,
+        )
+        .join(Ingredient, Ingredient.id == IngredientLot.ingredient_id)
         .order_by(IngredientLot.ingredient_id, IngredientLot.lot_number)
         .limit(1000)
     ).all()
-    form.lot_id.choices = [(0, "—")] + [(lot.id, _lot_label(lot)) for lot in lots]
+    form.lot_choices = [
+        (i, f"{name} — lot {number} — exp {expires.isoformat()} ({status})")
+        for i, name, number, expires, status in rows
+    ]
     lot_id = request.args.get("lot_id", 0, type=int)
     return form, (db.session.get(IngredientLot, lot_id) if lot_id else None)
 
@@ -441,8 +464,15 @@ def _lot_trace_form() -> tuple[TraceForm, IngredientLot | None]:
 @bp.route("/trace")
 def trace():
     form, lot = _lot_trace_form()
-    result = service.trace_lot(db.session, lot.id) if lot else None
-    page = render_template(
+    page = request.args.get("page", 1, type=int)
+    batch_page = request.args.get("batch_page", 1, type=int)
+    try:
+        result = (
+            service.trace_lot(db.session, lot.id, page=page, batch_page=batch_page) if lot else None
+        )
+    except ValidationFailed as exc:
+        abort(400, exc.errors[0].message)
+    html = render_template(
         "batches/trace.html", form=form, lot=lot, trace=result, note_form=NoteForm()
     )
     if lot is not None:
@@ -450,9 +480,9 @@ def trace():
             "patient_data.read",
             "lot_trace",
             lot.id,
-            {"page": "recall trace", "recipients": len(result.to_dict()["recipients"])},
+            {"page": "recall trace", "recipients": len(result.recipients), "trace_page": page},
         )
-    return page
+    return html
 
 
 @bp.route("/trace.csv")
@@ -461,27 +491,43 @@ def trace_csv():
     batch_id = request.args.get("batch_id", 0, type=int)
     if lot_id:
         lot = db.session.get(IngredientLot, lot_id) or abort(404)
-        result, name = service.trace_lot(db.session, lot.id), f"lot-{lot.lot_number}"
+        name, source = f"lot-{lot.lot_number}", {"lot_id": lot.id}
+        total = service.trace_lot(db.session, lot.id).total_recipients
     elif batch_id:
         batch = _batch(batch_id)
-        result, name = service.trace_batch(db.session, batch), f"batch-{batch.batch_number}"
+        name, source = f"batch-{batch.batch_number}", {"batch_id": batch.id}
+        total = service.trace_batch(db.session, batch).total_recipients
     else:
         abort(400, "Give lot_id or batch_id.")
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=service.CSV_COLUMNS, extrasaction="ignore")
-    writer.writeheader()
-    recipients = result.to_dict()["recipients"]
-    for row in recipients:
-        writer.writerow({k: csv_safe(v) for k, v in row.items()})
     filename = safe_filename(f"recall-{name}.csv")
     audit_read(
         "patient_data.export",
         "lot_trace" if lot_id else "batch_trace",
         lot_id or batch_id,
-        {"export": filename, "recipients": len(recipients)},
+        {"export": filename, "recipients": total},
     )
+    session = db.session()  # the request's session, held for the whole stream
+
+    def rows():
+        # Streamed: every recipient of a large lot, without building the file in memory. The
+        # generator runs after the view returned: its read must not take SQLite's write lock.
+        reads_deferred(True)
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=service.CSV_COLUMNS, extrasaction="ignore")
+        writer.writeheader()
+        try:
+            for i, row in enumerate(service.iter_recipients(session, **source)):
+                writer.writerow({k: csv_safe(v) for k, v in audit._plain(row).items()})
+                if i % 500 == 499:
+                    yield out.getvalue()
+                    out.seek(0)
+                    out.truncate()
+        finally:
+            session.rollback()  # end the read now, not when the response object goes away
+        yield out.getvalue()
+
     return Response(
-        out.getvalue(),
+        stream_with_context(rows()),
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )

@@ -6,12 +6,13 @@ from datetime import date
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from sqlalchemy.orm import joinedload
 
 from ..database import unit_of_work
 from ..domain import lifecycle
 from ..domain.errors import TransitionNotAllowed, ValidationFailed
 from ..extensions import db
-from ..models import Order
+from ..models import Order, Prescription
 from ..services import handout as handout_svc
 from ..services import orders as svc
 from ..services import rescreen
@@ -128,8 +129,16 @@ def _show(
 
 @bp.route("/<int:order_id>")
 def show(order_id: int):
-    order = db.session.get(Order, order_id) or abort(404)
+    # What the page shows, in three statements rather than a lazy load per relationship.
+    order = db.session.get(Order, order_id, options=_SHOW_LOADS) or abort(404)
     return _show(order)
+
+
+_SHOW_LOADS = (
+    joinedload(Order.prescription).joinedload(Prescription.patient),
+    joinedload(Order.prescription).selectinload(Prescription.orders),
+    joinedload(Order.prescription).selectinload(Prescription.titration_steps),
+)
 
 
 @bp.route("/<int:order_id>/status", methods=["POST"])

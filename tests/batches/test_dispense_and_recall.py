@@ -316,3 +316,44 @@ def test_a_verified_order_page_offers_to_start_its_batch(app, as_role, ids):
     assert f'href="/batches/new?order_id={order_id}"' in page
     staff_page = as_role("staff").get(f"/orders/{order_id}").get_data(as_text=True)
     assert "Start a batch for this order" not in staff_page
+
+
+def test_trace_pages_recipients_with_a_total_and_the_csv_has_them_all(app, as_role, ids):
+    """A lot used by many batches: the page and the API show one page and the totals; the
+    CSV streams every recipient."""
+    from pharmacy.domain.errors import ValidationFailed
+    from pharmacy.services import batches as service
+
+    c = as_role("technician")
+    for _ in range(2):
+        bid = _released_batch(app, as_role, ids)
+        for _ in range(2):
+            oid = make_order(app, quantity=30)
+            resp = c.post(f"/batches/{bid}/dispense", data={"order_id": oid, "quantity": "30"})
+            assert resp.status_code == 302
+    lot_id = ids["lots"]["NTX-25002"]
+    with app.app_context():
+        full = service.trace_lot(db.session, lot_id, limit=10_000)
+        total = full.total_recipients
+        assert total == len(full.recipients) == 4 and full.total_batches == 2
+        first = service.trace_lot(db.session, lot_id, limit=1, page=1)
+        second = service.trace_lot(db.session, lot_id, limit=1, page=2)
+        assert first.total_recipients == total and first.pages == total and first.truncated
+        assert first.recipients + second.recipients == full.recipients[:2]
+        last = service.trace_lot(db.session, lot_id, limit=1, page=total)
+        assert not last.truncated and last.recipients == full.recipients[-1:]
+        with pytest.raises(ValidationFailed):
+            service.trace_lot(db.session, lot_id, page=0)
+        one, two = (service.trace_lot(db.session, lot_id, limit=1, batch_page=p) for p in (1, 2))
+        assert one.total_batches == 2 and one.batch_pages == 2
+        assert one.batches + two.batches == full.batches and len(full.batches) == 2
+    c = as_role("pharmacist")
+    assert c.get(f"/batches/trace?lot_id={lot_id}&page=0").status_code == 400
+    html = c.get(f"/batches/trace?lot_id={lot_id}").get_data(as_text=True)
+    assert "Who received units (4)" in html and "Batches that used it (2)" in html
+    rows = list(
+        csv.DictReader(
+            io.StringIO(c.get(f"/batches/trace.csv?lot_id={lot_id}").get_data(as_text=True))
+        )
+    )
+    assert len(rows) == total

@@ -173,3 +173,28 @@ def test_sqlite_reads_do_not_take_the_write_lock(app, people, backend):
         assert db.session.get(User, staff_id).full_name == "Staff Member"
     finally:
         other.close()
+
+
+def test_phone_search_matches_the_end_of_the_number(people):
+    ctx, did, pids = people
+    for pid in pids.values():
+        _enter(ctx, pid, did)
+    zoe, zack = "Zoe Ellison", "Zack Ortiz"
+    assert _names("3125550000") == _names("(312) 555-0000") == _names("555-0000") == {zoe}
+    assert _names("0001") == _names("555 0001") == {zack}
+    assert _names("5550") == set()  # in the middle of both numbers, at the end of neither
+    assert _names("50000") == {zoe}
+    found = [p.last_name for p in patients.search_patients(db.session, "555-0001")]
+    assert found == ["Ortiz"]
+    with unit_of_work() as s:  # an edited number is found by its new digits only
+        s.get(Patient, pids["ortiz"]).phone = "217-555-9999"
+    assert _names("9999") == {zack} and _names("0001") == set()
+
+
+def test_phone_lookup_uses_the_reversed_digits_index_on_sqlite(people, backend):
+    if backend != "sqlite":
+        pytest.skip("EXPLAIN QUERY PLAN is SQLite's")
+    statement = orders._lookup_statement("phone", (), False, "sqlite")
+    plan = _plan(str(statement.compile(dialect=db.engine.dialect)))
+    assert "ix_patient_phone_reversed (phone_reversed>? AND phone_reversed<?)" in plan
+    assert "SCAN" not in plan, plan

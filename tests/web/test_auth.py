@@ -212,3 +212,45 @@ def test_disabled_user_is_signed_out(app, pharmacy):
     assert resp.status_code == 302
     assert victim.get("/").status_code == 302
     assert login(app.test_client(), "staff").status_code == 401
+
+
+def test_pages_do_not_resend_the_cookie_and_idle_expiry_stays_on_the_server(app, pharmacy):
+    c = app.test_client()
+    login(c, "staff")
+    c.get("/")  # shows (and so removes from the session) the sign-in message
+    resp = c.get("/")
+    assert resp.status_code == 200
+    # The cookie is not re-signed on every page (SESSION_REFRESH_EACH_REQUEST off) ...
+    assert "Set-Cookie" not in resp.headers
+    # ... while the server-side row still moves with the user: last seen is refreshed ...
+    with app.app_context():
+        row = db.session.scalar(select(UserSession))
+        row.last_seen_at = utcnow() - timedelta(minutes=14)
+        db.session.commit()
+    assert c.get("/").status_code == 200
+    with app.app_context():
+        seen = db.session.scalar(select(UserSession)).last_seen_at
+        assert utcnow() - seen.replace(tzinfo=utcnow().tzinfo) < timedelta(minutes=1)
+    # ... and a copied cookie still dies at once on sign-out, whatever its own expiry says.
+    cookie = c.get_cookie("pharmacy_session").value
+    c.post("/logout")
+    thief = app.test_client()
+    thief.set_cookie("pharmacy_session", cookie)
+    assert thief.get("/").status_code == 302
+
+
+def test_role_change_applies_on_the_next_request(app, pharmacy):
+    tech = app.test_client()
+    login(tech, "technician")
+    assert tech.get("/batches/").status_code == 200
+    admin = app.test_client()
+    login(admin, "admin")
+    resp = admin.post(
+        f"/admin/users/{pharmacy['technician']}",
+        data={"roles": ["staff"], "active": "y", "reason": "moved to the front desk"},
+    )
+    assert resp.status_code == 302
+    assert tech.get("/batches/").status_code == 403
+    with app.app_context():
+        user = db.session.get(User, pharmacy["technician"])
+        assert user.roles == frozenset({"staff"})

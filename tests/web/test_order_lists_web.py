@@ -43,3 +43,29 @@ def test_queue_counts_beyond_the_cap_read_as_cap_plus(app, as_role, two_orders, 
     html = as_role("pharmacist").get("/orders/queue").get_data(as_text=True)
     assert "Received — to verify: 1+" in html and "(1+)" in html
     assert "Filled — awaiting final check: 0" in html and "Checked — to hand out: 0" in html
+
+
+def test_order_page_reads_in_a_few_statements_and_shows_the_order(app, as_role, two_orders):
+    from sqlalchemy import event
+
+    staff = as_role("staff")
+    staff.get(f"/orders/{two_orders[0]}")  # the sign-in message, shown once
+    selects = []
+
+    def count(conn, cursor, statement, *args):
+        if statement.lstrip().upper().startswith("SELECT"):
+            selects.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        resp = staff.get(f"/orders/{two_orders[0]}")
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 200 and "Margaret Ellis" in html and "1961-04-12" in html
+    # signed-in user, order with prescription and patient, its fills, titration steps, history,
+    # last label print, current screening findings and the final check / hand-out state (a lazy
+    # load per relationship made it eleven before the final check existed)
+    assert len(selects) <= 8, selects

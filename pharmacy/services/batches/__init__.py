@@ -13,6 +13,7 @@ from .common import (
     SNAPSHOT_VERSION,
     START_ORDER_STATUSES,
     TRACE_LIMIT,
+    TRACE_PAGE,
     api_tolerance_of,
     batch_code,
     deviation_percent,
@@ -36,7 +37,7 @@ from .fill import (
 from .potency import accept_potency, lot_potency, needs_acceptance
 from .qc import QcCorrection, QcInput, correct_qc, planned_output, record_qc, sample_size
 from .start import StartInput, start_batch
-from .trace import CSV_COLUMNS, Trace, list_batches, trace_batch, trace_lot
+from .trace import CSV_COLUMNS, Trace, iter_recipients, list_batches, trace_batch, trace_lot
 from .weighing import WeightEntry, dose_ratio, record_weights, sign_off_api_weight
 
 __all__ = [
@@ -49,6 +50,7 @@ __all__ = [
     "START_ORDER_STATUSES",
     "TRACE_LIMIT",
     "QcCorrection",
+    "TRACE_PAGE",
     "QcInput",
     "Skipped",
     "StartInput",
@@ -86,6 +88,7 @@ __all__ = [
     "start_batch",
     "to_lot_unit",
     "tolerance_of",
+    "iter_recipients",
     "trace_batch",
     "trace_lot",
 ]

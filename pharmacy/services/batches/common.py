@@ -29,7 +29,8 @@ from .. import audit, inventory
 
 SNAPSHOT_VERSION = 1
 DEFAULT_QC_SAMPLE = 10
-TRACE_LIMIT = 2000
+TRACE_LIMIT = 2000  # batches listed in a trace
+TRACE_PAGE = 100  # recipients per page of a trace (the CSV has them all)
 # Orders a batch may be started for (in compounding: its earlier batch was rejected).
 START_ORDER_STATUSES = ("verified", "in_compounding")
 # Orders a released batch may fill.
@@ -88,9 +89,16 @@ def to_lot_unit(quantity: Decimal, unit: str, lot_unit: str, field_name: str) ->
 
 
 def on_hand(session: Session, lot_ids: Iterable[int]) -> dict[int, Decimal]:
-    """Stock per lot as inventory derives it: received + adjustments - batch usages."""
-    stocks = inventory.lot_stocks(session, sorted(set(lot_ids)))
-    return {lot_id: st.on_hand for lot_id, st in stocks.items()}
+    """Stock per lot: the running quantity on the lot row (received + adjustments - batch
+    usages, kept by the movements themselves; `flask stock verify` checks it against the sum),
+    read under the lot lock the caller holds, so its cost does not grow with the lot's uses."""
+    ids = sorted(set(lot_ids))
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(IngredientLot.id, IngredientLot.on_hand).where(IngredientLot.id.in_(ids))
+    )
+    return dict(rows.tuples().all())
 
 
 def _lock_lots(session: Session, ingredient_ids: Iterable[int], extra_ids: Iterable[int]):

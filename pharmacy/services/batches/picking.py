@@ -36,7 +36,7 @@ class _LotPool:
             return [self.overrides[ingredient_id]]
         # First expiry first out among usable lots, as inventory defines them (the rows are
         # locked, so the stock it reads cannot change before this transaction ends).
-        return [st.lot for st in inventory.usable_lots(self.session, ingredient_id, self.on)]
+        return inventory.usable_lots_running(self.session, ingredient_id, self.on)
 
     def refusals(self, lot: IngredientLot, needed: Decimal | None) -> list[str]:
         return lot_refusals(lot, self.stock, self.on, needed)

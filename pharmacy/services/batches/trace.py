@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ...domain.errors import ValidationFailed
@@ -20,7 +20,7 @@ from ...models import (
     Prescription,
 )
 from .. import audit
-from .common import TRACE_LIMIT
+from .common import TRACE_PAGE
 
 
 def list_batches(session: Session, status: str | None = None, limit: int = 200) -> list[Batch]:
@@ -32,12 +32,28 @@ def list_batches(session: Session, status: str | None = None, limit: int = 200) 
 
 @dataclass
 class Trace:
+    """One page of a trace: a page of the batches (plain rows) and a page of recipients, with
+    the totals; the CSV (iter_recipients) carries every recipient."""
+
     lot: IngredientLot | None
     batch: Batch | None
     batches: list[dict] = field(default_factory=list)
     lots: list[dict] = field(default_factory=list)
     recipients: list[dict] = field(default_factory=list)
-    truncated: bool = False
+    truncated: bool = False  # more recipients than this page
+    total_recipients: int = 0
+    total_batches: int = 0
+    page: int = 1
+    per_page: int = TRACE_PAGE
+    batch_page: int = 1
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total_recipients // self.per_page))
+
+    @property
+    def batch_pages(self) -> int:
+        return max(1, -(-self.total_batches // self.per_page))
 
     def to_dict(self) -> dict:
         return audit._plain(
@@ -55,8 +71,15 @@ class Trace:
                 if self.batch is None
                 else {"id": self.batch.id, "batch_number": self.batch.batch_number},
                 "batches": self.batches,
+                "total_batches": self.total_batches,
+                "batch_page": self.batch_page,
+                "batch_pages": self.batch_pages,
                 "lots": self.lots,
                 "recipients": self.recipients,
+                "total_recipients": self.total_recipients,
+                "page": self.page,
+                "pages": self.pages,
+                "per_page": self.per_page,
                 "truncated": self.truncated,
             }
         )
@@ -80,32 +103,35 @@ CSV_COLUMNS = (
 )
 
 
-def _recipients(session: Session, batch_filter, limit: int) -> tuple[list[dict], bool]:
-    """One bounded query: dispenses of the batches -> orders -> patients and prescribers."""
-    stmt = (
-        select(
-            Batch.id,
-            Batch.batch_number,
-            Batch.status,
-            Dispense.dispensed_at,
-            Dispense.quantity,
-            Dispense.unit,
-            Order.id,
-            Order.fill_number,
-            Order.status,
-            Prescription.rx_number,
-            Patient.id,
-            Patient.first_name,
-            Patient.last_name,
-            Patient.date_of_birth,
-            Patient.phone,
-            Patient.address,
-            Prescriber.first_name,
-            Prescriber.last_name,
-            Prescriber.credentials,
-            Prescriber.npi,
-            Prescriber.phone,
-        )
+_RECIPIENT_COLUMNS = (
+    Batch.id,
+    Batch.batch_number,
+    Batch.status,
+    Dispense.dispensed_at,
+    Dispense.quantity,
+    Dispense.unit,
+    Order.id,
+    Order.fill_number,
+    Order.status,
+    Prescription.rx_number,
+    Patient.id,
+    Patient.first_name,
+    Patient.last_name,
+    Patient.date_of_birth,
+    Patient.phone,
+    Patient.address,
+    Prescriber.first_name,
+    Prescriber.last_name,
+    Prescriber.credentials,
+    Prescriber.npi,
+    Prescriber.phone,
+)
+
+
+def _recipients_stmt(batch_filter):
+    """Dispenses of the batches -> orders -> patients and prescribers, in a stable order."""
+    return (
+        select(*_RECIPIENT_COLUMNS)
         .select_from(Dispense)
         .join(Batch, Batch.id == Dispense.batch_id)
         .join(Order, Order.id == Dispense.order_id)
@@ -113,65 +139,129 @@ def _recipients(session: Session, batch_filter, limit: int) -> tuple[list[dict],
         .join(Patient, Patient.id == Prescription.patient_id)
         .join(Prescriber, Prescriber.id == Prescription.prescriber_id)
         .where(batch_filter)
-        .order_by(Batch.id, Dispense.id)
-        .limit(limit + 1)
+        .order_by(Dispense.batch_id, Dispense.id)
     )
-    rows = session.execute(stmt).all()
-    out = [
-        {
-            "batch_id": r[0],
-            "batch_number": r[1],
-            "batch_status": r[2],
-            "dispensed_at": r[3],
-            "quantity": r[4],
-            "unit": r[5],
-            "order_id": r[6],
-            "order": f"{r[9]}-{r[7]:02d}",
-            "order_status": r[8],
-            "patient_id": r[10],
-            "patient": f"{r[11]} {r[12]}",
-            "patient_dob": r[13],
-            "patient_phone": r[14],
-            "patient_address": r[15],
-            "prescriber": f"{r[16]} {r[17]}, {r[18]}".rstrip(", "),
-            "prescriber_npi": r[19],
-            "prescriber_phone": r[20],
-        }
-        for r in rows[:limit]
-    ]
-    return out, len(rows) > limit
 
 
-def _batch_rows(batches: Iterable[Batch]) -> list[dict]:
-    return [
-        {
-            "id": b.id,
-            "batch_number": b.batch_number,
-            "status": b.status,
-            "compounded_on": b.compounded_on,
-            "beyond_use_date": b.beyond_use_date,
-            "units_made": b.units_made,
-            "units_remaining": b.units_remaining,
-            "unit": b.unit,
-        }
-        for b in batches
-    ]
+def _recipient(r) -> dict:
+    return {
+        "batch_id": r[0],
+        "batch_number": r[1],
+        "batch_status": r[2],
+        "dispensed_at": r[3],
+        "quantity": r[4],
+        "unit": r[5],
+        "order_id": r[6],
+        "order": f"{r[9]}-{r[7]:02d}",
+        "order_status": r[8],
+        "patient_id": r[10],
+        "patient": f"{r[11]} {r[12]}",
+        "patient_dob": r[13],
+        "patient_phone": r[14],
+        "patient_address": r[15],
+        "prescriber": f"{r[16]} {r[17]}, {r[18]}".rstrip(", "),
+        "prescriber_npi": r[19],
+        "prescriber_phone": r[20],
+    }
 
 
-def trace_lot(session: Session, lot_id: int, limit: int = TRACE_LIMIT) -> Trace:
+def _recipients(
+    session: Session, batch_filter, limit: int, page: int = 1
+) -> tuple[list[dict], bool, int]:
+    """One page of recipients, whether more follow, and how many there are in all.
+    `batch_filter` is on Dispense.batch_id, so counting and paging read the dispense index
+    alone, without the batch table."""
+    total = session.scalar(select(func.count()).select_from(Dispense).where(batch_filter))
+    # The page is chosen on the dispenses alone, then only its rows are joined to orders,
+    # patients and prescribers (not every recipient of the lot joined, then sorted).
+    page_ids = (
+        select(Dispense.id)
+        .where(batch_filter)
+        .order_by(Dispense.batch_id, Dispense.id)
+        .limit(limit)
+        .offset((page - 1) * limit)
+        .subquery()
+    )
+    stmt = _recipients_stmt(Dispense.id.in_(select(page_ids.c.id)))
+    rows = [_recipient(r) for r in session.execute(stmt)]
+    return rows, page * limit < total, total
+
+
+def iter_recipients(session: Session, lot_id: int | None = None, batch_id: int | None = None):
+    """Every recipient of a lot or a batch, streamed in chunks (for the CSV)."""
+    if lot_id is not None:
+        batch_filter = Dispense.batch_id.in_(
+            select(BatchLotUsage.batch_id).where(BatchLotUsage.lot_id == lot_id)
+        )
+    else:
+        batch_filter = Dispense.batch_id == batch_id
+    result = session.execute(
+        _recipients_stmt(batch_filter).execution_options(yield_per=1000, stream_results=True)
+    )
+    for r in result:
+        yield _recipient(r)
+
+
+_BATCH_COLUMNS = (
+    "id",
+    "batch_number",
+    "status",
+    "compounded_on",
+    "beyond_use_date",
+    "units_made",
+    "units_remaining",
+    "unit",
+)
+
+
+def _batch_rows(batches: Iterable) -> list[dict]:
+    """Batch rows or entities as plain dicts."""
+    return [{c: getattr(b, c) for c in _BATCH_COLUMNS} for b in batches]
+
+
+def trace_lot(
+    session: Session, lot_id: int, limit: int = TRACE_PAGE, page: int = 1, batch_page: int = 1
+) -> Trace:
+    """The batches made with a lot and the patients who received them, a page of each (a lot
+    can feed a thousand batches and ten thousand patients), with their totals."""
     lot = session.get(IngredientLot, lot_id)
     if lot is None:
         raise ValidationFailed.single("lot_id", "is not a known lot")
+    page, batch_page = _page(page), _page(batch_page, "batch_page")
     used = select(BatchLotUsage.batch_id).where(BatchLotUsage.lot_id == lot_id)
-    batches = session.scalars(
-        select(Batch).where(Batch.id.in_(used)).order_by(Batch.id).limit(limit)
+    total_batches = session.scalar(select(func.count()).select_from(used.subquery()))
+    batches = session.execute(
+        select(*(getattr(Batch, c) for c in _BATCH_COLUMNS))
+        .where(Batch.id.in_(used))
+        .order_by(Batch.id)
+        .limit(limit)
+        .offset((batch_page - 1) * limit)
     ).all()
-    recipients, truncated = _recipients(session, Batch.id.in_(used), limit)
-    return Trace(lot, None, _batch_rows(batches), [], recipients, truncated)
+    recipients, more, total = _recipients(session, Dispense.batch_id.in_(used), limit, page)
+    return Trace(
+        lot,
+        None,
+        _batch_rows(batches),
+        [],
+        recipients,
+        more,
+        total,
+        total_batches,
+        page,
+        limit,
+        batch_page,
+    )
 
 
-def trace_batch(session: Session, batch: Batch, limit: int = TRACE_LIMIT) -> Trace:
-    recipients, truncated = _recipients(session, Batch.id == batch.id, limit)
+def _page(page, field: str = "page") -> int:
+    if not isinstance(page, int) or page < 1:
+        raise ValidationFailed.single(field, "must be a whole number from 1")
+    return page
+
+
+def trace_batch(session: Session, batch: Batch, limit: int = TRACE_PAGE, page: int = 1) -> Trace:
+    page = _page(page)
+    recipients, more, total = _recipients(session, Dispense.batch_id == batch.id, limit, page)
     lots = [
         {
             "lot_id": u.lot_id,
@@ -185,4 +275,4 @@ def trace_batch(session: Session, batch: Batch, limit: int = TRACE_LIMIT) -> Tra
         }
         for u in batch.lot_usages
     ]
-    return Trace(None, batch, _batch_rows([batch]), lots, recipients, truncated)
+    return Trace(None, batch, _batch_rows([batch]), lots, recipients, more, total, 1, page, limit)

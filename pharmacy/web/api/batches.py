@@ -435,7 +435,14 @@ def lot_potency_acceptance(lot_id: int):
 @bp.get("/lots/<int:lot_id>/trace")
 def lot_trace(lot_id: int):
     get_or_404(IngredientLot, lot_id, "lot")
-    body = service.trace_lot(db.session, lot_id).to_dict()
+    args = request.args
+    trace = service.trace_lot(
+        db.session,
+        lot_id,
+        page=args.get("page", 1, type=int),
+        batch_page=args.get("batch_page", 1, type=int),
+    )
+    body = trace.to_dict()
     audit_read(
         "patient_data.read", "lot_trace", lot_id, {"recipients": len(body.get("recipients", []))}
     )
@@ -444,11 +451,5 @@ def lot_trace(lot_id: int):
 
 @bp.get("/batches/<int:batch_id>/trace")
 def batch_trace(batch_id: int):
-    body = service.trace_batch(db.session, _batch(batch_id)).to_dict()
-    audit_read(
-        "patient_data.read",
-        "batch_trace",
-        batch_id,
-        {"recipients": len(body.get("recipients", []))},
-    )
-    return jsonify(body)
+    page = request.args.get("page", 1, type=int)
+    return jsonify(service.trace_batch(db.session, _batch(batch_id), page=page).to_dict())
