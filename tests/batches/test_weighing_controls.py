@@ -118,6 +118,11 @@ def test_an_aliquot_is_weighed_as_separate_lines_and_takes_stock_once(app, as_ro
         assert al["aliquot_mg"] == "120.00"
         after = inventory.lot_stocks(db.session, [lot_id])[lot_id].on_hand
         assert before - after == D(al["stock_api_mg"])  # the aliquot taken is not counted again
+        # The lot's running stock agrees (it once subtracted the aliquot a second time).
+        lot = db.session.get(IngredientLot, lot_id)
+        db.session.refresh(lot)
+        assert lot.on_hand == after
+        assert inventory.verify_running_stock(db.session) == []
     page = tech.get(f"/batches/{bid}/weights").get_data(as_text=True)
     assert "aliquot taken from the stock" in page and "aliquot: diluent for the stock" in page
 
