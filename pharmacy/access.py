@@ -60,6 +60,8 @@ POLICY: dict[str, str | frozenset[str]] = {
     "batches.new": CLINICAL,
     "batches.show": CLINICAL,
     "batches.weights": CLINICAL,
+    "batches.read_balance": CLINICAL,
+    "batches.scan_check": CLINICAL,
     "batches.qc": CLINICAL,
     "batches.qc_correct": CLINICAL,
     "batches.api_sign_off": PHARMACIST,
@@ -122,6 +124,7 @@ POLICY: dict[str, str | frozenset[str]] = {
     "printing.leaflet": PHARMACY_TEAM,
     "printing.batch_label": CLINICAL,
     "printing.worksheet": CLINICAL,
+    "printing.lot_label": CLINICAL,
 }
 
 

@@ -143,6 +143,7 @@ def _inventory(session: Session, receiver: User) -> None:
         molecular_weight=D("377.86"),
         base_molecular_weight=D("341.40"),
         reorder_point=D("5000"),
+        gtin="00300123456785",  # on the supplier's GS1 DataMatrix (scanned at receipt)
     )
     mcc = Ingredient(
         name="Microcrystalline cellulose NF (Avicel PH-102)",
@@ -258,6 +259,9 @@ def _inventory(session: Session, receiver: User) -> None:
             readability_mg=D("0.01"),
             mwq_mg=D("120"),
             calibration_due=today + timedelta(days=120),
+            # `flask balance simulate --protocol sbi` serves it for the demo.
+            port="socket://127.0.0.1:4001",
+            protocol="sbi",
         )
     )
     session.flush()
@@ -387,8 +391,7 @@ def _prescriptions(session: Session) -> None:
     prescriptions.verify(session, pharmacist, ellis, today=today)
     orders.transition(session, tech, ellis.orders[0], "in_compounding")
     # Fibromyalgia; on tramadol, so screening finds a contraindication: waits for a pharmacist.
-    enter(by_last["Okoro"], ng, refills_authorized=2, indication="Fibromyalgia",
-          icd10_code="M79.7")
+    enter(by_last["Okoro"], ng, refills_authorized=2, indication="Fibromyalgia", icd10_code="M79.7")
     # Multiple sclerosis, oral solution; breastfeeding warning; ready for pick-up.
     # 3 mg a dose of the 1 mg/mL solution: "Take 3 mL (3 mg) by mouth once daily at bedtime."
     fernandez = enter(

@@ -42,6 +42,14 @@ DOCUMENTS: dict[str, DocumentKind] = {
         "batch container label", "batch", True, default_stock=labels.DEFAULT_BATCH_STOCK
     ),
     "worksheet": DocumentKind("compounding worksheet", "batch", False),
+    # The pharmacy's own barcode for an ingredient container (one per container: not reprints).
+    "lot_label": DocumentKind(
+        "ingredient lot label",
+        "ingredient_lot",
+        True,
+        tracks_reprints=False,
+        default_stock=labels.DEFAULT_BATCH_STOCK,
+    ),
     # Patient information: handing out another copy is routine, not a reprint.
     "leaflet": DocumentKind("patient leaflet", "prescription", False, tracks_reprints=False),
 }

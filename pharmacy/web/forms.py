@@ -61,9 +61,7 @@ class PharmacyForm(ProfileForm):
         import labels
 
         super().__init__(*args, **kwargs)
-        self.default_label_stock.choices = [
-            (s.code, s.description) for s in labels.STOCKS.values()
-        ]
+        self.default_label_stock.choices = [(s.code, s.description) for s in labels.STOCKS.values()]
 
 
 class SetupForm(ProfileForm):

@@ -19,8 +19,8 @@ from labels import LabelError
 from ..database import unit_of_work
 from ..domain.errors import ValidationFailed
 from ..extensions import db
-from ..models import Batch, Dispense, LabelPrint, Order, Prescription
-from ..services import documents, printing
+from ..models import Batch, Dispense, IngredientLot, LabelPrint, Order, Prescription
+from ..services import documents, printing, scanning
 
 bp = Blueprint("printing", __name__, url_prefix="/print")
 
@@ -259,4 +259,25 @@ def worksheet(batch_id: int):
 
         printed = printing.print_document(s, current_user, "worksheet", batch.id, render, options)
         name = f"worksheet-{batch.batch_number}.pdf"
+    return _pdf(printed, name)
+
+
+@bp.route("/lots/<int:lot_id>/label", methods=["POST"])
+def lot_label(lot_id: int):
+    """The pharmacy's own barcode label for containers of a lot that came without one."""
+    from labels.lot import render_lot_label
+
+    options = _options()
+    with unit_of_work() as s:
+        lot = _locked(IngredientLot, lot_id)
+        data = scanning.lot_label_data(lot)
+        printed = printing.print_document(
+            s,
+            current_user,
+            "lot_label",
+            lot.id,
+            lambda job: render_lot_label(data, job.stock, job.start_position, job.copies),
+            options,
+        )
+        name = f"lot-label-{lot.lot_number}.pdf"
     return _pdf(printed, name)
