@@ -36,6 +36,7 @@ POLICY: dict[str, str | frozenset[str]] = {
     "scan.verify_label": PHARMACY_TEAM,
     "admin.audit_trail": ADMIN,
     "admin.profile": ADMIN,
+    "admin.printers": ADMIN,
     "formulas.index": CLINICAL,
     "formulas.show": CLINICAL,
     "formulas.new": PHARMACIST,

@@ -17,7 +17,7 @@ import labels
 
 from ..domain.errors import ValidationFailed
 from ..models import LabelPrint, PharmacyProfile, User
-from . import audit
+from . import audit, print_jobs
 
 LETTER = "letter"  # full-page documents are logged with this "stock"
 MAX_COPIES = 100
@@ -61,6 +61,7 @@ class PrintOptions:
     start_position: int = 1
     copies: int = 1
     reason: str = ""
+    send: bool = False  # also send to the CUPS printer set for the stock (print_jobs)
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,7 @@ class Printed:
     pdf: bytes
     logs: list[LabelPrint]
     reprint: bool
+    job: print_jobs.JobOutcome | None = None  # None: not sent (no printer set, or not asked)
 
 
 def pharmacy_default_stock(session: Session) -> str:
@@ -186,7 +188,8 @@ def print_documents(
             reason=reason or None,
         )
         logs.append(row)
-    return Printed(pdf, logs, reprint)
+    job = print_jobs.dispatch(session, actor, logs, pdf, stock) if options.send else None
+    return Printed(pdf, logs, reprint, job)
 
 
 def print_document(

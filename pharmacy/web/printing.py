@@ -71,6 +71,7 @@ def _options() -> printing.PrintOptions:
         start_position=_int("start_position", 1),
         copies=_int("copies", 1),
         reason=request.form.get("reason", ""),
+        send=request.form.get("send") == "1",
     )
 
 
@@ -89,6 +90,8 @@ def _pdf(printed: printing.Printed, filename: str) -> Response:
     resp = Response(printed.pdf, mimetype="application/pdf")
     resp.headers["Content-Disposition"] = f'inline; filename="{safe}"'
     resp.headers["X-Print-Log"] = ",".join(str(row.id) for row in printed.logs)
+    if printed.job is not None:
+        resp.headers["X-Print-Job"] = f"{printed.job.status} {printed.job.job_id or ''}".strip()
     return resp
 
 
