@@ -129,6 +129,16 @@ def test_read_balance_fills_the_weight_and_the_record_says_captured(app, as_role
         sheet = documents.worksheet(db.session, db.session.get(Batch, bid))
         sources = {lot.component.split()[0]: lot.weight_source for lot in sheet.lots}
         assert sources["Naltrexone"] == "captured"
+        assert sources["Microcrystalline"] == "typed"
+    import io
+
+    import pdfplumber
+
+    from labels import render_worksheet
+
+    pages = pdfplumber.open(io.BytesIO(render_worksheet(sheet))).pages
+    text = "\n".join(p.extract_text() for p in pages)
+    assert "(balance)" in text and "(typed)" in text
 
 
 def test_read_balance_refusals_name_the_field(app, as_role, ids, sim, monkeypatch):
