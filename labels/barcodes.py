@@ -61,8 +61,12 @@ def draw_code128(canvas: Canvas, value: str, x: float, y: float, height: float) 
     return symbol.width
 
 
+# The bracketed GS1 text of a lot label: "(01)…(10)…(17)…" (GS1 AI 10 allows printable ASCII).
+_GS1_PAYLOAD = re.compile(r"^\(\d{2,4}\)[ -~]{1,78}$")
+
+
 def _qr(value: str) -> QrCodeWidget:
-    if not _QR_PAYLOAD.match(value):
+    if not (_QR_PAYLOAD.match(value) or _GS1_PAYLOAD.match(value)):
         raise InvalidField(
             "barcode", "value", f"{value!r} must be 1-60 letters, digits, '-', '.' or '/'"
         )

@@ -158,6 +158,7 @@ class LotUsage:
     unit: str
     manufacturer: str = ""
     weighed_by: str = ""  # initials once recorded; blank leaves a line for the bench
+    weight_source: str = ""  # "captured" (read from the balance) or "typed"; blank: not known
 
 
 @dataclass(frozen=True)

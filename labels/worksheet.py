@@ -118,6 +118,13 @@ def _calculations(w: WorksheetData, width: float) -> list:
     return [Paragraph("1. Calculations", H2), _table(rows, widths)]
 
 
+def _actual(lot) -> str:
+    if lot.actual is None:
+        return ""  # left blank to be written in
+    source = {"captured": "(balance)", "typed": "(typed)"}.get(lot.weight_source, "")
+    return f"{_num(lot.actual)}\n{source}" if source else _num(lot.actual)
+
+
 def _lots(w: WorksheetData, width: float) -> list:
     rows: list[list[object]] = [
         ["Component", "Manufacturer", "Lot", "Expiry", "Planned", "Actual", "Unit", "By", "Check"]
@@ -131,7 +138,7 @@ def _lots(w: WorksheetData, width: float) -> list:
                 _p(lot.lot_number, "lot.lot_number", BOLD),
                 fmt_date(lot.expiry),
                 _num(lot.planned),
-                "" if lot.actual is None else _num(lot.actual),  # left blank to be written in
+                _actual(lot),
                 _p(lot.unit, "lot.unit"),
                 _p(lot.weighed_by, "lot.weighed_by"),
                 "",  # the second person's initials, written at the bench
@@ -145,7 +152,8 @@ def _lots(w: WorksheetData, width: float) -> list:
         Paragraph("3. Components, lots and weights (planned vs actual)", H2),
         _table(rows, widths, [("ALIGN", (4, 1), (5, -1), "RIGHT"), *blank]),
         Paragraph(
-            "Actual: the bench weight or measure. By: initials of who weighed; Check: initials "
+            "Actual: the bench weight or measure, (balance) when read from the balance, (typed) "
+            "when entered by hand. By: initials of who weighed; Check: initials "
             "of who checked the weighing.",
             NOTE,
         ),

@@ -37,6 +37,7 @@ POLICY: dict[str, str | frozenset[str]] = {
     "admin.audit_trail": ADMIN,
     "admin.audit_csv": ADMIN,
     "admin.profile": ADMIN,
+    "admin.printers": ADMIN,
     "formulas.index": CLINICAL,
     "formulas.show": CLINICAL,
     "formulas.new": PHARMACIST,
@@ -61,6 +62,8 @@ POLICY: dict[str, str | frozenset[str]] = {
     "batches.new": CLINICAL,
     "batches.show": CLINICAL,
     "batches.weights": CLINICAL,
+    "batches.read_balance": CLINICAL,
+    "batches.scan_check": CLINICAL,
     "batches.qc": CLINICAL,
     "batches.qc_correct": CLINICAL,
     "batches.api_sign_off": PHARMACIST,
@@ -164,6 +167,7 @@ POLICY: dict[str, str | frozenset[str]] = {
     "reports.index": MANAGERS,
     "reports.pdf": MANAGERS,
     "reports.csv": MANAGERS,
+    "printing.lot_label": CLINICAL,
 }
 
 

@@ -89,6 +89,31 @@ def bench_data_command(orders: int, seed: int):
         click.echo(f"{table:>16}: {n:,}")
 
 
+balance_cli = AppGroup("balance", help="Balances on serial lines.")
+
+
+@balance_cli.command("simulate")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=4001, show_default=True, type=int)
+@click.option("--protocol", type=click.Choice(["mt-sics", "sbi"]), default="mt-sics")
+@click.option("--weight", default="12.3456", show_default=True, help="On the pan.")
+@click.option("--unit", default="g", show_default=True)
+def simulate_balance(host, port, protocol, weight, unit):
+    """Run a simulated balance; set a Balance's port to the socket:// URL printed."""
+    import time
+
+    from .devices.balance_sim import SimulatedBalance
+
+    sim = SimulatedBalance(protocol, weight, unit)
+    url = sim.start(host, port)
+    click.echo(f"Simulated {protocol} balance at {url} reading {weight} {unit}. Ctrl-C stops.")
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        sim.stop()
+
+
 audit_cli = AppGroup("audit", help="Check the audit trail.")
 
 
@@ -130,6 +155,7 @@ def verify_stock_command():
 
 def register_cli(app: Flask) -> None:
     app.cli.add_command(stock_cli)
+    app.cli.add_command(balance_cli)
     app.cli.add_command(user_cli)
     app.cli.add_command(audit_cli)
     app.cli.add_command(demo_data_command)

@@ -145,6 +145,7 @@ def _inventory(session: Session, receiver: User) -> None:
         molecular_weight=D("377.86"),
         base_molecular_weight=D("341.40"),
         reorder_point=D("5000"),
+        gtin="00300123456785",  # on the supplier's GS1 DataMatrix (scanned at receipt)
     )
     mcc = Ingredient(
         name="Microcrystalline cellulose NF (Avicel PH-102)",
@@ -260,6 +261,9 @@ def _inventory(session: Session, receiver: User) -> None:
             readability_mg=D("0.01"),
             mwq_mg=D("120"),
             calibration_due=today + timedelta(days=120),
+            # `flask balance simulate --protocol sbi` serves it for the demo.
+            port="socket://127.0.0.1:4001",
+            protocol="sbi",
         )
     )
     session.flush()

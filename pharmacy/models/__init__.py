@@ -1,7 +1,7 @@
 """Every model module is imported here so Alembic's autogenerate sees the whole schema."""
 
 from .audit import AuditChainHead, AuditEvent
-from .batches import Batch, BatchLotUsage, Dispense, LabelPrint, QcResult
+from .batches import Batch, BatchLotUsage, Dispense, LabelPrint, LabelPrinter, QcResult
 from .clinical import (
     Order,
     Patient,
@@ -33,6 +33,7 @@ __all__ = [
     "Ingredient",
     "IngredientLot",
     "LabelPrint",
+    "LabelPrinter",
     "LabelScan",
     "LotAdjustment",
     "Order",

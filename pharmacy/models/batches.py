@@ -22,7 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..database import Base
-from .types import Quantity, Timestamp, Unit
+from .types import Quantity, Timestamp, Unit, UpdatedAt
 
 if TYPE_CHECKING:  # imported lazily: inventory.py imports this module while it loads
     from .clinical import Order
@@ -130,6 +130,10 @@ class BatchLotUsage(Base):
     override_reason: Mapped[str | None] = mapped_column(Text)
     deviation_reason: Mapped[str | None] = mapped_column(Text)
     balance_id: Mapped[int | None] = mapped_column(ForeignKey("balance.id"))
+    # "captured" (read from the balance over its serial line) or "typed" by the person.
+    weight_source: Mapped[str | None] = mapped_column(String(10))
+    # The container's barcode as scanned at weighing (it matched the line's ingredient and lot).
+    container_scan: Mapped[str | None] = mapped_column(String(200))
     weighed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     weighed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # A pharmacist's sign-off of an API weight outside its tolerance (the plan is recalculated).
@@ -197,5 +201,23 @@ class LabelPrint(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     printed_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     printed_at: Mapped[Timestamp]
+    # Sent to a CUPS printer (else only downloaded): the queue, the job id CUPS gave, and
+    # "sent" or "failed" with CUPS's message.
+    printer: Mapped[str | None] = mapped_column(String(127))
+    job_id: Mapped[str | None] = mapped_column(String(80))
+    job_status: Mapped[str | None] = mapped_column(String(10))
+    job_message: Mapped[str | None] = mapped_column(Text)
 
     printed_by: Mapped[User] = relationship()
+
+
+class LabelPrinter(Base):
+    """The CUPS queue that prints one label stock (or "letter" for full-page documents)."""
+
+    __tablename__ = "label_printer"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    stock: Mapped[str] = mapped_column(String(40), unique=True)
+    cups_printer: Mapped[str] = mapped_column(String(127))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    updated_at: Mapped[UpdatedAt]

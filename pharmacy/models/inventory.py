@@ -39,6 +39,7 @@ from .types import Quantity, Timestamp, Unit
 
 INGREDIENT_KINDS = ("api", "filler", "capsule_shell", "vehicle", "excipient")
 LOT_STATUSES = ("quarantined", "released", "rejected", "recalled")
+BALANCE_PROTOCOLS = ("mt-sics", "sbi")
 ADJUSTMENT_KINDS = ("spillage", "damaged", "count_correction", "returned", "other")
 
 # CHECK constraints on ExactDecimal columns only compare with zero: on SQLite the value is a
@@ -77,6 +78,8 @@ class Ingredient(Base):
     capsule_size: Mapped[str | None] = mapped_column(String(4))
     capsule_colour: Mapped[str | None] = mapped_column(String(30))
     reorder_point: Mapped[Quantity | None]
+    # The GS1 trade item number on the supplier's container (14 digits): a scan finds it.
+    gtin: Mapped[str | None] = mapped_column(String(14), unique=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[Timestamp]
 
@@ -162,6 +165,9 @@ class Balance(Base):
     __table_args__ = (
         CheckConstraint("readability_mg > 0", name="readability_positive"),
         CheckConstraint("mwq_mg > 0", name="mwq_positive"),
+        CheckConstraint(
+            "protocol IS NULL OR protocol IN ('mt-sics', 'sbi')", name="protocol_known"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -172,6 +178,10 @@ class Balance(Base):
     notes: Mapped[str] = mapped_column(Text, default="")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[Timestamp]
+    # Where the balance is connected (a pyserial URL: /dev/ttyUSB0, socket://host:port) and
+    # the language it speaks; blank: weights are typed.
+    port: Mapped[str | None] = mapped_column(String(200))
+    protocol: Mapped[str | None] = mapped_column(String(10))
 
 
 class MovementUnitMismatch(ValueError):

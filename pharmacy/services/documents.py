@@ -504,6 +504,7 @@ def worksheet(session: Session, batch: Batch) -> WorksheetData:
             unit=u.unit,
             manufacturer=u.lot.manufacturer,
             weighed_by=_weigher(session, u.weighed_by_id) if u.actual_quantity is not None else "",
+            weight_source=(u.weight_source or "") if u.actual_quantity is not None else "",
         )
         for u in batch.lot_usages
     )

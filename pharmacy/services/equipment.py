@@ -13,6 +13,7 @@ from datetime import date
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from ..domain.balance_protocol import PROTOCOLS
 from ..domain.bounds import date_problem
 from ..domain.errors import FieldError, ValidationFailed
 from ..models import Balance, User
@@ -30,6 +31,8 @@ class BalanceData:
     calibration_due: date | str | None
     notes: str = ""
     active: bool = True
+    port: str = ""  # pyserial URL: /dev/ttyUSB0, COM3, socket://127.0.0.1:4001
+    protocol: str = ""  # "mt-sics" or "sbi"; blank with the port: weights are typed
 
 
 def _parse_date(value: date | str | None, field_name: str, errors: list[FieldError]) -> date | None:
@@ -80,6 +83,14 @@ def _validate(session: Session, data: BalanceData, existing: Balance | None = No
     if readability is not None and mwq is not None and mwq < readability:
         errors.append(FieldError("mwq_mg", "cannot be below the readability of the balance"))
     due = _parse_date(data.calibration_due, "calibration_due", errors)
+    port, protocol = _text(data.port) or None, _text(data.protocol) or None
+    if protocol is not None and protocol not in PROTOCOLS:
+        errors.append(FieldError("protocol", f"choose one of {', '.join(PROTOCOLS)}"))
+    if port is not None and len(port) > 200:
+        errors.append(FieldError("port", "is longer than 200 characters"))
+    if (port is None) != (protocol is None):
+        missing = "port" if port is None else "protocol"
+        errors.append(FieldError(missing, "give both the port and the protocol, or neither"))
     if errors:
         raise ValidationFailed(errors)
     return {
@@ -89,6 +100,8 @@ def _validate(session: Session, data: BalanceData, existing: Balance | None = No
         "calibration_due": due,
         "notes": _text(data.notes),
         "active": bool(data.active),
+        "port": port,
+        "protocol": protocol,
     }
 
 

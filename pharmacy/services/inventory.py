@@ -31,7 +31,7 @@ from sqlalchemy import Select, func, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
 from ..database import ExactDecimal, minimal, utcnow
-from ..domain import lifecycle
+from ..domain import gs1, lifecycle
 from ..domain import lots as lot_rules
 from ..domain.calc.data import CAPSULE_VOLUMES_ML
 from ..domain.errors import FieldError, ValidationFailed
@@ -172,6 +172,20 @@ class IngredientData:
     capsule_colour: str | None = None
     reorder_point: Decimal | str | None = None
     active: bool = True
+    gtin: str | None = None
+
+
+def _validate_gtin(session: Session, value: str | None, existing: Ingredient | None, errors):
+    try:
+        gtin = gs1.normalize_gtin(value)
+    except ValidationFailed as exc:
+        errors += exc.errors
+        return None
+    if gtin is not None:
+        clash = session.scalar(select(Ingredient).where(Ingredient.gtin == gtin).limit(1))
+        if clash is not None and (existing is None or clash.id != existing.id):
+            errors.append(FieldError("gtin", f"GTIN {gtin} is already on {clash.name}"))
+    return gtin
 
 
 def _validate_ingredient(
@@ -260,6 +274,7 @@ def _validate_ingredient(
     reorder = parse_quantity(
         data.reorder_point, "reorder_point", errors, required=False, allow_zero=True
     )
+    gtin = _validate_gtin(session, data.gtin, existing, errors)
     if errors:
         raise ValidationFailed(errors)
     return {
@@ -274,6 +289,7 @@ def _validate_ingredient(
         "capsule_colour": capsule_colour,
         "reorder_point": reorder,
         "active": bool(data.active),
+        "gtin": gtin,
     }
 
 

@@ -17,7 +17,7 @@ import labels
 
 from ..domain.errors import ValidationFailed
 from ..models import LabelPrint, PharmacyProfile, User
-from . import audit
+from . import audit, print_queue
 
 LETTER = "letter"  # full-page documents are logged with this "stock"
 MAX_COPIES = 100
@@ -42,6 +42,14 @@ DOCUMENTS: dict[str, DocumentKind] = {
         "batch container label", "batch", True, default_stock=labels.DEFAULT_BATCH_STOCK
     ),
     "worksheet": DocumentKind("compounding worksheet", "batch", False),
+    # The pharmacy's own barcode for an ingredient container (one per container: not reprints).
+    "lot_label": DocumentKind(
+        "ingredient lot label",
+        "ingredient_lot",
+        True,
+        tracks_reprints=False,
+        default_stock=labels.DEFAULT_BATCH_STOCK,
+    ),
     # Patient information: handing out another copy is routine, not a reprint.
     "leaflet": DocumentKind("patient leaflet", "prescription", False, tracks_reprints=False),
 }
@@ -53,6 +61,7 @@ class PrintOptions:
     start_position: int = 1
     copies: int = 1
     reason: str = ""
+    send: bool = False  # also send to the CUPS printer set for the stock (print_queue)
 
 
 @dataclass(frozen=True)
@@ -70,6 +79,7 @@ class Printed:
     pdf: bytes
     logs: list[LabelPrint]
     reprint: bool
+    job: print_queue.JobOutcome | None = None  # None: not sent (no printer set, or not asked)
 
 
 def pharmacy_default_stock(session: Session) -> str:
@@ -178,7 +188,8 @@ def print_documents(
             reason=reason or None,
         )
         logs.append(row)
-    return Printed(pdf, logs, reprint)
+    job = print_queue.dispatch(session, actor, logs, pdf, stock) if options.send else None
+    return Printed(pdf, logs, reprint, job)
 
 
 def print_document(

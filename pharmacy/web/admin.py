@@ -26,7 +26,7 @@ from ..domain.errors import ValidationFailed
 from ..extensions import db
 from ..localtime import local
 from ..models import ApiToken, PharmacyProfile, User
-from ..services import accounts, audit, audit_log
+from ..services import accounts, audit, audit_log, print_queue
 from .exports import csv_safe
 from .forms import EditUserForm, PharmacyForm, UserForm, apply_errors
 from .reads import PATIENT_ROLES
@@ -128,6 +128,42 @@ def profile():
     elif request.method == "POST":
         status = 400
     return render_template("admin/profile.html", form=form), status
+
+
+@bp.route("/printers", methods=["GET", "POST"])
+def printers():
+    """The CUPS queue that prints each label stock (and letter paper)."""
+    stocks = print_queue.stocks()
+    errors: dict[str, str] = {}
+    status = 200
+    if request.method == "POST":
+        chosen = {code: request.form.get(f"printer_{code}", "") for code, _ in stocks}
+        try:
+            with unit_of_work() as s:
+                print_queue.set_printers(s, current_user, chosen)
+        except ValidationFailed as exc:
+            errors = {e.field: e.message for e in exc.errors}
+            status = 422
+        else:
+            flash("Printer settings saved.", "success")
+            return redirect(url_for("admin.printers"))
+    current = {
+        code: row.cups_printer
+        for code, row in print_queue.printers(db.session).items()
+        if row.active
+    }
+    values = (
+        request.form
+        if request.method == "POST"
+        else {f"printer_{k}": v for k, v in current.items()}
+    )
+    return render_template(
+        "admin/printers.html",
+        stocks=stocks,
+        values=values,
+        errors=errors,
+        queues=print_queue.cups_queues(),
+    ), status
 
 
 def _parse_day(name: str):

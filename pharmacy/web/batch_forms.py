@@ -7,6 +7,7 @@ from decimal import Decimal, InvalidOperation
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
+    HiddenField,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -65,12 +66,18 @@ def weights_form_class(batch, balance_choices: list[tuple[int, str]]) -> type[Fl
             f"reason_{u.id}",
             StringField("Deviation reason", validators=[Optional(), Length(max=500)]),
         )
+        setattr(
+            WeightsForm,
+            f"scan_{u.id}",
+            StringField("Scan the container", validators=[Optional(), Length(max=200)]),
+        )
         if u.unit in ("mg", "g"):
             setattr(
                 WeightsForm,
                 f"balance_{u.id}",
                 SelectField("Balance", coerce=int, choices=balance_choices),
             )
+            setattr(WeightsForm, f"capture_{u.id}", HiddenField(validators=[Optional()]))
     return WeightsForm
 
 

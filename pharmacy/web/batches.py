@@ -27,7 +27,7 @@ from ..domain.weighing import LIQUID_VOLUME_TOLERANCE, potency_out_of_range
 from ..extensions import db
 from ..models import Balance, Batch, Ingredient, IngredientLot, Order
 from ..models.batches import BATCH_STATUSES
-from ..services import audit
+from ..services import audit, balance_capture, scanning
 from ..services import batches as service
 from ..services import formulas as formula_service
 from .batch_forms import (
@@ -187,6 +187,53 @@ def show(batch_id: int):
     )
 
 
+def _weight_entry(form, u) -> service.WeightEntry:
+    balance_id = getattr(form, f"balance_{u.id}").data if hasattr(form, f"balance_{u.id}") else None
+    actual = getattr(form, f"actual_{u.id}").data
+    token = getattr(form, f"capture_{u.id}").data if hasattr(form, f"capture_{u.id}") else None
+    return service.WeightEntry(
+        usage_id=u.id,
+        actual=actual,
+        balance_id=balance_id,
+        deviation_reason=getattr(form, f"reason_{u.id}").data or "",
+        scan=getattr(form, f"scan_{u.id}").data or "",
+        captured=balance_capture.verify_capture(token, u.id, balance_id, actual),
+    )
+
+
+def _line(batch: Batch, usage_id: int):
+    return next((u for u in batch.lot_usages if u.id == usage_id), None) or abort(404)
+
+
+@bp.route("/<int:batch_id>/lines/<int:usage_id>/read-balance", methods=["POST"])
+def read_balance(batch_id: int, usage_id: int):
+    """The weights page's "Read balance": a stable weight from the chosen balance (JSON)."""
+    batch = _batch(batch_id)
+    usage = _line(batch, usage_id)
+    balance = db.session.get(Balance, request.form.get("balance_id", 0, type=int) or 0)
+    if balance is None or not balance.active:
+        return {"errors": [{"field": f"balance_{usage.id}", "message": "choose the balance"}]}, 422
+    try:
+        got = balance_capture.capture_for_line(usage, balance)
+    except ValidationFailed as exc:
+        return {"errors": [e.as_dict() for e in exc.errors]}, 422
+    return {"value": f"{got.value:f}", "unit": got.unit, "token": got.token}
+
+
+@bp.route("/<int:batch_id>/lines/<int:usage_id>/scan-check", methods=["POST"])
+def scan_check(batch_id: int, usage_id: int):
+    """Check a scanned container against the line at once (the form checks it again on save)."""
+    usage = _line(_batch(batch_id), usage_id)
+    try:
+        scanning.check_container(usage, request.form.get("code", ""))
+    except ValidationFailed as exc:
+        return {"errors": [e.as_dict() for e in exc.errors]}, 422
+    return {
+        "ok": True,
+        "message": f"{usage.lot.ingredient.name}, lot {usage.lot.lot_number}: the right container",
+    }
+
+
 @bp.route("/<int:batch_id>/weights", methods=["GET", "POST"])
 def weights(batch_id: int):
     batch = _batch(batch_id)
@@ -199,17 +246,7 @@ def weights(batch_id: int):
             if hasattr(form, f"balance_{u.id}"):
                 getattr(form, f"balance_{u.id}").data = u.balance_id or batch.balance_id or 0
     elif form.validate_on_submit():
-        entries = [
-            service.WeightEntry(
-                usage_id=u.id,
-                actual=getattr(form, f"actual_{u.id}").data,
-                balance_id=getattr(form, f"balance_{u.id}").data
-                if hasattr(form, f"balance_{u.id}")
-                else None,
-                deviation_reason=getattr(form, f"reason_{u.id}").data or "",
-            )
-            for u in batch.lot_usages
-        ]
+        entries = [_weight_entry(form, u) for u in batch.lot_usages]
         try:
             with unit_of_work() as s:
                 service.record_weights(s, current_user, batch, entries)

@@ -69,7 +69,12 @@ def _id_problem(key: str, value: str) -> str | None:
 
 # Barcode scanners append control characters (GS separators, a trailing CR or NUL) to what
 # they read; these fields are cleaned by the scan service, which removes them before use.
-SCANNED_FIELDS = frozenset({"label_code", "batch_code", "scan", "barcode"})
+SCANNED_FIELDS = frozenset({"label_code", "batch_code", "scan", "barcode", "code"})
+
+
+def _scanned(key: str) -> bool:
+    # scan_<line id>: the container scan beside each weighing line
+    return key in SCANNED_FIELDS or (key.startswith("scan_") and key[5:].isdigit())
 
 
 # Search boxes: a term of wildcards alone ("%", "_") would list every patient.
@@ -86,7 +91,7 @@ def check_request_values() -> None:
             if problem:
                 errors.append(FieldError("parameter name", problem))
                 continue
-            if key in SCANNED_FIELDS and len(value) <= 500:
+            if _scanned(key) and len(value) <= 500:
                 continue
             problem = _value_problem(value, multiline) or _id_problem(key, value)
             if problem:

@@ -29,6 +29,8 @@ def _data(form: BalanceForm) -> service.BalanceData:
         calibration_due=form.calibration_due.data,
         notes=form.notes.data or "",
         active=bool(form.active.data),
+        port=form.port.data or "",
+        protocol=form.protocol.data or "",
     )
 
 
@@ -73,6 +75,8 @@ def edit_balance(balance_id: int):
         form.readability_mg.data = format_quantity(row.readability_mg)
         form.mwq_mg.data = format_quantity(row.mwq_mg)
         form.calibration_due.data = row.calibration_due.isoformat()
+        form.port.data = row.port or ""
+        form.protocol.data = row.protocol or ""
     status = 200
     if form.validate_on_submit():
         try:

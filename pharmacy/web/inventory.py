@@ -20,6 +20,7 @@ from ..extensions import db
 from ..models import Ingredient, IngredientLot, User
 from ..models.inventory import LOT_STATUSES
 from ..services import inventory as service
+from ..services import scanning
 from .forms import apply_errors
 from .inventory_forms import AdjustmentForm, IngredientForm, LotDecisionForm, LotReceiptForm
 
@@ -110,6 +111,7 @@ def _ingredient_data(form: IngredientForm) -> service.IngredientData:
         capsule_colour=form.capsule_colour.data,
         reorder_point=form.reorder_point.data,
         active=bool(form.active.data),
+        gtin=form.gtin.data,
     )
 
 
@@ -199,7 +201,26 @@ def receive_lot():
     form = LotReceiptForm()
     _ingredient_choices(form)
     status = 200
-    if request.method == "GET":
+    scan_errors: list[str] = []
+    if request.method == "GET" and request.args.get("scan"):
+        try:
+            found = scanning.scan_for_receipt(db.session, request.args["scan"])
+        except ValidationFailed as exc:
+            scan_errors = [e.message for e in exc.errors]
+            status = 422
+        else:
+            form.ingredient_id.data = found.ingredient.id
+            form.unit.data = found.ingredient.unit
+            form.lot_number.data = found.scan.lot_number or ""
+            form.expiry.data = found.scan.expiry_text
+            flash(
+                f"Scanned {found.ingredient.name}"
+                + (f", lot {found.scan.lot_number}" if found.scan.lot_number else "")
+                + (f", expiry {found.scan.expiry_text}" if found.scan.expires_on else "")
+                + ": check them and complete the receipt.",
+                "success",
+            )
+    elif request.method == "GET":
         chosen = request.args.get("ingredient_id", type=int)
         if chosen:
             form.ingredient_id.data = chosen
@@ -233,7 +254,7 @@ def receive_lot():
             return redirect(url_for("inventory.lot", lot_id=lot.id))
     elif request.method == "POST":
         status = 422
-    return render_template("inventory/receive.html", form=form), status
+    return render_template("inventory/receive.html", form=form, scan_errors=scan_errors), status
 
 
 def _decision_form(lot: IngredientLot) -> LotDecisionForm:

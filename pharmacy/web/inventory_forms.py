@@ -5,6 +5,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
+from ..domain.balance_protocol import PROTOCOLS
 from ..models.inventory import ADJUSTMENT_KINDS, INGREDIENT_KINDS
 from ..models.types import UNITS
 from ..services.inventory import CAPSULE_SIZES, SALT_FORMS
@@ -37,6 +38,7 @@ class IngredientForm(FlaskForm):
     )
     capsule_colour = StringField("Capsule colour (shells)", validators=[Length(max=30)])
     reorder_point = StringField("Reorder point", validators=[Length(max=20)])
+    gtin = StringField("GTIN (supplier barcode)", validators=[Length(max=20)])
     active = BooleanField("In use", default=True)
 
 
@@ -83,3 +85,9 @@ class BalanceForm(FlaskForm):
     calibration_due = StringField("Calibration due", validators=[Length(max=10)])
     notes = TextAreaField("Notes", validators=[Length(max=2000)])
     active = BooleanField("In service", default=True)
+    port = StringField("Serial port", validators=[Length(max=200)])
+    protocol = SelectField(
+        validate_choice=False,
+        label="Protocol",
+        choices=[("", "— (weights are typed)")] + list(PROTOCOLS.items()),
+    )

@@ -17,8 +17,8 @@ from labels import LabelError
 from ..database import unit_of_work
 from ..domain.errors import ValidationFailed
 from ..extensions import db
-from ..models import Batch, LabelPrint, Order, Prescription
-from ..services import print_jobs, printing
+from ..models import Batch, IngredientLot, LabelPrint, Order, Prescription
+from ..services import print_jobs, printing, scanning
 
 bp = Blueprint("printing", __name__, url_prefix="/print")
 
@@ -67,6 +67,7 @@ def _options() -> printing.PrintOptions:
         start_position=_int("start_position", 1),
         copies=_int("copies", 1),
         reason=request.form.get("reason", ""),
+        send=request.form.get("send") == "1",
     )
 
 
@@ -86,6 +87,9 @@ def pdf_response(out: print_jobs.Output) -> Response:
     resp = Response(out.printed.pdf, mimetype="application/pdf")
     resp.headers["Content-Disposition"] = f'inline; filename="{safe}"'
     resp.headers["X-Print-Log"] = ",".join(str(row.id) for row in out.printed.logs)
+    if out.printed.job is not None:
+        job = out.printed.job
+        resp.headers["X-Print-Job"] = f"{job.status} {job.job_id or ''}".strip()
     return resp
 
 
@@ -158,3 +162,24 @@ def worksheet(batch_id: int):
     with unit_of_work() as s:
         out = print_jobs.worksheet(s, current_user, _locked(Batch, batch_id), options)
     return pdf_response(out)
+
+
+@bp.route("/lots/<int:lot_id>/label", methods=["POST"])
+def lot_label(lot_id: int):
+    """The pharmacy's own barcode label for containers of a lot that came without one."""
+    from labels.lot import render_lot_label
+
+    options = _options()
+    with unit_of_work() as s:
+        lot = _locked(IngredientLot, lot_id)
+        data = scanning.lot_label_data(lot)
+        printed = printing.print_document(
+            s,
+            current_user,
+            "lot_label",
+            lot.id,
+            lambda job: render_lot_label(data, job.stock, job.start_position, job.copies),
+            options,
+        )
+        name = f"lot-label-{lot.lot_number}.pdf"
+    return pdf_response(print_jobs.Output(printed, name))

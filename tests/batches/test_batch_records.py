@@ -296,6 +296,8 @@ def test_weights_zero_overdue_balance_and_unexplained_deviation_are_refused(app,
         "balance_id": ids["balance"],
         "deviation_reason": "spilled, re-weighed",
         "deviation_percent": "11.33",
+        "weight_source": "typed",
+        "container_scan": None,
     }
 
 

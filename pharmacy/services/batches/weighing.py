@@ -14,7 +14,7 @@ from ...database import utcnow
 from ...domain import weighing
 from ...domain.errors import FieldError, TransitionNotAllowed, ValidationFailed
 from ...models import Balance, Batch, BatchLotUsage, User
-from .. import audit
+from .. import audit, scanning
 from .common import (
     MASS_UNITS,
     _label,
@@ -36,6 +36,10 @@ class WeightEntry:
     actual: Decimal | None
     balance_id: int | None = None
     deviation_reason: str = ""
+    # The container's barcode scanned at the bench (optional; a wrong one is refused).
+    scan: str = ""
+    # Read from the balance (services.balance_capture.verify_capture), else typed.
+    captured: bool = False
 
 
 def _in_progress(batch: Batch, what: str) -> None:
@@ -84,6 +88,12 @@ def _check_entry(session, batch: Batch, u: BatchLotUsage, e: WeightEntry, today:
     if -e.actual.as_tuple().exponent > 4:
         return None, [FieldError(f, "at most 4 decimal places")]
     balance, errors = _balance_errors(session, u, e, today)
+    scanned = None
+    if (e.scan or "").strip():
+        try:
+            scanned = scanning.check_container(u, e.scan)
+        except ValidationFailed as exc:
+            errors += exc.errors
     tolerance = line_tolerance(batch, u.role)
     deviation = deviation_percent(u.planned_quantity, e.actual)
     reason = (e.deviation_reason or "").strip()
@@ -96,14 +106,15 @@ def _check_entry(session, batch: Batch, u: BatchLotUsage, e: WeightEntry, today:
                 "explain the deviation",
             )
         )
-    return (u, e.actual, balance, reason if deviation > tolerance else None), errors
+    extra = {"container_scan": scanned, "weight_source": "captured" if e.captured else "typed"}
+    return (u, e.actual, balance, reason if deviation > tolerance else None, extra), errors
 
 
 def _check_stock(session, lot_ids, changes) -> list[FieldError]:
     """Stock on the (already locked) lots: the new actual replaces what was counted before."""
     stock = on_hand(session, lot_ids)
     errors = []
-    for u, actual, _b, _r in changes:
+    for u, actual, _b, _r, _x in changes:
         if u.role in weighing.NOT_FROM_STOCK_ROLES:
             continue
         current = u.actual_quantity if u.actual_quantity is not None else u.planned_quantity
@@ -153,17 +164,22 @@ def record_weights(
 def _write_weights(session, actor: User, batch: Batch, changes) -> None:
     old, new = {}, {}
     now = utcnow()
-    for u, actual, balance, reason in changes:
+    for u, actual, balance, reason, extra in changes:
         old[str(u.id)] = {
             "actual_quantity": u.actual_quantity,
             "balance_id": u.balance_id,
             "deviation_reason": u.deviation_reason,
             "signed_off_by_id": u.signed_off_by_id,
+            "weight_source": u.weight_source,
+            "container_scan": u.container_scan,
         }
         if actual != u.actual_quantity:
             # A new weight is a new fact: an earlier sign-off was for the old one.
             u.signed_off_by_id = u.signed_off_at = u.sign_off_reason = None
         u.actual_quantity = actual
+        u.weight_source = extra["weight_source"]
+        # A new scan replaces the old; no scan this time keeps the earlier one for the same lot.
+        u.container_scan = extra["container_scan"] or u.container_scan
         u.balance_id = balance.id if balance else None
         u.deviation_reason = reason
         u.weighed_by_id = actor.id
@@ -173,6 +189,8 @@ def _write_weights(session, actor: User, batch: Batch, changes) -> None:
             "balance_id": u.balance_id,
             "deviation_reason": reason,
             "deviation_percent": deviation_percent(u.planned_quantity, actual),
+            "weight_source": u.weight_source,
+            "container_scan": u.container_scan,
         }
     session.flush()
     held = unsigned_api_deviations(batch)

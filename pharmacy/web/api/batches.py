@@ -49,6 +49,7 @@ class WeightIn(In):
     actual: Amount | None = None
     balance_id: Id | None = None
     deviation_reason: Note = ""
+    scan: str = Field(default="", max_length=200)  # the container's GS1 barcode, as scanned
 
 
 class WeightsIn(In):
@@ -172,6 +173,8 @@ def batch_dict(batch: Batch) -> dict:
                     else service.deviation_percent(u.planned_quantity, u.actual_quantity),
                     "deviation_reason": u.deviation_reason,
                     "balance_id": u.balance_id,
+                    "weight_source": u.weight_source,
+                    "container_scan": u.container_scan,
                     "chosen_by_fefo": u.chosen_by_fefo,
                     "override_reason": u.override_reason,
                     "weighed_by_id": u.weighed_by_id,
@@ -247,11 +250,17 @@ def batch_weights(batch_id: int):
             actual=w.actual,
             balance_id=w.balance_id,
             deviation_reason=w.deviation_reason,
+            scan=w.scan,
         )
         for w in body.weights
     ]
     # The service names the UI's fields (actual_<usage id>, balance_<id>, reason_<id>).
-    json_field = {"actual": "actual", "balance": "balance_id", "reason": "deviation_reason"}
+    json_field = {
+        "actual": "actual",
+        "balance": "balance_id",
+        "reason": "deviation_reason",
+        "scan": "scan",
+    }
 
     def rename(e: FieldError) -> FieldError:
         prefix, _, usage = e.field.partition("_")
