@@ -15,6 +15,7 @@ from .formulas import Formula, FormulaIngredient
 from .handout import FinalCheck, Handout, LabelScan
 from .inventory import Balance, Ingredient, IngredientLot, LotAdjustment
 from .people import ROLES, ApiToken, PharmacyProfile, User, UserRole, UserSession
+from .signatures import Complaint, ElectronicSignature
 
 __all__ = [
     "ROLES",
@@ -22,8 +23,10 @@ __all__ = [
     "AuditEvent",
     "Balance",
     "Batch",
+    "Complaint",
     "BatchLotUsage",
     "Dispense",
+    "ElectronicSignature",
     "FinalCheck",
     "Formula",
     "FormulaIngredient",

@@ -18,6 +18,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, Optional
 
 from ..domain.errors import ValidationFailed
+from .forms import signature_field
 
 
 def _decimal(label: str) -> DecimalField:
@@ -116,6 +117,10 @@ class QcCorrectionForm(FlaskForm):
 
 class NoteForm(FlaskForm):
     reason = StringField("Reason / note", validators=[Optional(), Length(max=500)])
+
+
+class ReleaseForm(NoteForm):
+    password = signature_field()
 
 
 class DispenseForm(FlaskForm):

@@ -14,6 +14,25 @@ from wtforms.validators import DataRequired, Length
 
 from ..models import ROLES
 
+SIGNATURE_LABEL = "Your password (electronic signature)"
+
+
+def signature_field() -> PasswordField:
+    """The signer re-enters their password; the service says when it is missing or wrong."""
+    return PasswordField(SIGNATURE_LABEL, validators=[Length(max=256)])
+
+
+class SignForm(FlaskForm):
+    password = signature_field()
+
+
+def sign_off(password: str | None):
+    from flask import current_app
+
+    from ..services.signatures import SignOff
+
+    return SignOff(password or "", current_app.config.get("PASSWORD_HASHER"))
+
 
 class LoginForm(FlaskForm):
     username = StringField("User name", validators=[DataRequired(), Length(max=60)])
@@ -61,9 +80,7 @@ class PharmacyForm(ProfileForm):
         import labels
 
         super().__init__(*args, **kwargs)
-        self.default_label_stock.choices = [
-            (s.code, s.description) for s in labels.STOCKS.values()
-        ]
+        self.default_label_stock.choices = [(s.code, s.description) for s in labels.STOCKS.values()]
 
 
 class SetupForm(ProfileForm):

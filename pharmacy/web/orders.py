@@ -14,7 +14,7 @@ from ..services import handout as handout_svc
 from ..services import orders as svc
 from ..services import rescreen
 from .clinical_forms import FinalCheckForm, HandoutForm, TransitionForm, VerifyForm
-from .forms import apply_errors
+from .forms import apply_errors, sign_off
 
 bp = Blueprint("orders", __name__, url_prefix="/orders")
 
@@ -193,6 +193,7 @@ def final_check(order_id: int):
                 order,
                 notes=form.notes.data or "",
                 override_reason=form.override_reason.data,
+                sign=sign_off(form.password.data),
             )
     except ValidationFailed as exc:
         apply_errors(form, exc)

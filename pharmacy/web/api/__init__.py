@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Annotated, TypeVar
 
 from flask import Blueprint, request
-from pydantic import BaseModel, BeforeValidator, ValidationError
+from pydantic import BaseModel, BeforeValidator, Field, ValidationError
 
 from ...domain.errors import FieldError, ValidationFailed
 
@@ -61,6 +61,8 @@ def _iso_day(value: object) -> object:
 
 
 Day = Annotated[date, BeforeValidator(_iso_day)]
+# An electronic signature: the signer's password, re-entered for this one action.
+SignPassword = Annotated[str, Field(max_length=256)]
 
 
 def register_api(app) -> None:
