@@ -66,6 +66,8 @@ class DispensingLabelData:
     storage: str
     pharmacist_initials: str
     compounded_statement: str = COMPOUNDED_STATEMENT
+    # The final check carries the pharmacist's electronic signature (printed next to the RPh).
+    pharmacist_esigned: bool = False
     extra_warnings: tuple[str, ...] = ()
     caption: str = ""  # e.g. the titration step line
 
@@ -198,6 +200,8 @@ class Signature:
     role: str  # "Compounded by"
     name: str = ""  # empty leaves a line for a wet signature
     signed_on: date | None = None
+    # An electronic signature replaces the wet one: its meaning and time, printed in its box.
+    esigned: str = ""
 
 
 @dataclass(frozen=True)

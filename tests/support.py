@@ -44,3 +44,8 @@ def form_error(resp, field: str) -> str | None:
     html = resp.get_data(as_text=True)
     m = re.search(rf'data-field-error="{re.escape(field)}">([^<]*)<', html)
     return m.group(1) if m else None
+
+
+def e_sign(page, form_selector: str, password: str = PASSWORD) -> None:
+    """Fill the electronic-signature password on a signing form (Playwright journeys)."""
+    page.fill(f"{form_selector} [data-testid=signature-password]", password)

@@ -98,3 +98,8 @@ def is_intact(row: ElectronicSignature) -> bool:
 
 def line(row: ElectronicSignature) -> str:
     return rules.signature_line(row.signer_initials, row.signer_name, row.meaning, row.signed_at)
+
+
+def stamp(row: ElectronicSignature) -> str:
+    """Meaning and time, for a printed signature box that already names the signer."""
+    return f"{row.meaning}, {row.signed_at:%Y-%m-%d %H:%M} UTC"
