@@ -279,3 +279,32 @@ class LeafletData:
     def __post_init__(self) -> None:
         if not 1 <= self.journal_weeks <= 52:
             raise InvalidField("leaflet", "journal_weeks", "must be between 1 and 52")
+
+
+@dataclass(frozen=True)
+class MedWatchData:
+    """A complaint or adverse event as an FDA MedWatch 3500-style report (sections A–E)."""
+
+    pharmacy: Pharmacy
+    report_id: str
+    kind: str  # "Adverse event" / "Product complaint"
+    serious: bool
+    severity: str
+    event_date: date
+    received_on: date
+    description: str
+    product: str
+    reporter_name: str
+    reporter_role: str
+    patient_initials: str = ""
+    patient_age: str = ""
+    patient_sex: str = ""
+    batch_number: str = ""
+    strength: str = ""
+    beyond_use_date: date | None = None
+    order_number: str = ""
+    rx_number: str = ""
+    directions: str = ""
+    reporter_contact: str = ""
+    review: str = ""
+    reviewed_by: str = ""

@@ -71,6 +71,13 @@ POLICY: dict[str, str | frozenset[str]] = {
     "batches.trace": CLINICAL,
     "batches.trace_csv": CLINICAL,
     "batches.recall_lot": PHARMACIST,
+    # Complaints and adverse events: anyone on the floor records one; a pharmacist reviews
+    # (and from there traces or recalls); the MedWatch report carries patient data.
+    "complaints.index": PHARMACY_TEAM,
+    "complaints.new": PHARMACY_TEAM,
+    "complaints.show": PHARMACY_TEAM,
+    "complaints.review": PHARMACIST,
+    "complaints.medwatch": PHARMACIST,
     "api.lot_trace": CLINICAL,
     "api.batch_trace": CLINICAL,
     # The JSON API follows the matching UI routes (inventory.*, batches.*).
@@ -189,6 +196,7 @@ def nav_items(roles: frozenset[str]) -> list[tuple[str, str]]:
         ("calculator.page", "Calculator"),
         ("batches.index", "Batches"),
         ("batches.trace", "Recall trace"),
+        ("complaints.index", "Complaints"),
         ("inventory.overview", "Inventory"),
         ("equipment.balances", "Balances"),
         ("admin.users", "Users"),
