@@ -78,6 +78,10 @@ POLICY: dict[str, str | frozenset[str]] = {
     "complaints.show": PHARMACY_TEAM,
     "complaints.review": PHARMACIST,
     "complaints.medwatch": PHARMACIST,
+    "api.create_complaint": PHARMACY_TEAM,
+    "api.complaint": PHARMACY_TEAM,
+    "api.review_complaint": PHARMACIST,
+    "api.complaint_medwatch_pdf": PHARMACIST,
     "api.lot_trace": CLINICAL,
     "api.batch_trace": CLINICAL,
     # The JSON API follows the matching UI routes (inventory.*, batches.*).

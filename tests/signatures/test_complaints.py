@@ -202,3 +202,46 @@ def test_pages_and_the_medwatch_report(app, as_role, ids):
     with app.app_context():
         bud = db.session.get(Batch, bid).beyond_use_date
     assert bud.strftime("%Y") in text
+
+
+def test_the_json_api_records_reviews_and_reports(app, as_role, api, ids):
+    oid, bid = filled_order(app, as_role, ids)
+    number, batch_number = _numbers(app, oid, bid)
+    staff, pharmacist = api("staff"), api("pharmacist")
+    body = {
+        "kind": "complaint",
+        "severity": "mild",
+        "reporter_name": "Margaret Ellis",
+        "reporter_role": "patient",
+        "event_date": TODAY.isoformat(),
+        "received_on": TODAY.isoformat(),
+        "description": "Two capsules in the bottle were empty.",
+        "order_number": number,
+    }
+    resp = staff.post("/api/v1/complaints", json={**body, "event_date": 0})
+    assert resp.status_code == 422
+    assert resp.get_json()["errors"][0]["field"] == "event_date"
+    resp = staff.post("/api/v1/complaints", json={**body, "order_number": "RX9-01"})
+    assert resp.status_code == 422
+    assert resp.get_json()["errors"] == [
+        {"field": "order_number", "message": "no order 'RX9-01' (RX…-01)"}
+    ]
+    resp = staff.post("/api/v1/complaints", json=body)
+    assert resp.status_code == 201, resp.get_json()
+    out = resp.get_json()
+    assert (out["batch_number"], out["order_number"], out["status"]) == (
+        batch_number,
+        number,
+        "open",
+    )
+    url = resp.headers["Location"]
+    review = {"action": "trace", "notes": "Check the fill weights of the batch"}
+    assert staff.post(f"{url}/review", json=review).status_code == 403
+    resp = pharmacist.post(f"{url}/review", json=review)
+    assert resp.status_code == 200, resp.get_json()
+    assert resp.get_json()["review_action"] == "trace" and resp.get_json()["orders_held"] == []
+    assert pharmacist.post(f"{url}/review", json=review).status_code == 409
+    resp = pharmacist.get(f"{url}/medwatch.pdf")
+    assert resp.status_code == 200
+    text = " ".join((p.extract_text() or "") for p in PdfReader(io.BytesIO(resp.data)).pages)
+    assert "Two capsules in the bottle were empty." in " ".join(text.split())

@@ -70,6 +70,7 @@ def register_api(app) -> None:
     from . import (
         batches,  # noqa: F401  (routes: batches, recall traces)
         calculations,  # noqa: F401  (routes)
+        complaints,  # noqa: F401  (routes: complaints and adverse events)
         documents,  # noqa: F401  (routes: labels and documents as PDF)
         handout,  # noqa: F401  (routes: refill verification, final check, hand-out)
         intake,  # noqa: F401  (routes: prescriptions, verification, refills)
