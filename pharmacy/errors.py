@@ -39,6 +39,9 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ValidationFailed)
     def validation_failed(exc: ValidationFailed):
         db.session.rollback()
+        from .web.forms import note_refusal
+
+        note_refusal(exc)
         return _answer(422, "Please correct the input", str(exc), [e.as_dict() for e in exc.errors])
 
     @app.errorhandler(TransitionNotAllowed)

@@ -9,10 +9,19 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..domain import signatures as rules
-from ..domain.errors import ValidationFailed
+from ..domain.errors import FieldError, ValidationFailed
 from ..models import ElectronicSignature, User
 from . import audit
 from .passwords import verify_password
+
+
+class SignatureRefused(ValidationFailed):
+    """A wrong signing password: refused like any bad field, and remembered afterwards (outside
+    the rolled-back transaction) as a failed sign-in attempt."""
+
+    def __init__(self, user_id: int, username: str, message: str):
+        self.user_id, self.username = user_id, username
+        super().__init__(FieldError("password", message))
 
 
 @dataclass(frozen=True)
@@ -30,9 +39,33 @@ def check_password(actor: User, sign: SignOff | None) -> None:
     if not password:
         raise ValidationFailed.single("password", "is required to sign: re-enter your password")
     if not verify_password(actor.password_hash, password, sign.hasher_params):
-        raise ValidationFailed.single(
-            "password", "is not your password; nothing was signed or changed"
+        raise SignatureRefused(
+            actor.id, actor.username, "is not your password; nothing was signed or changed"
         )
+
+
+def record_refusal(session: Session, exc: SignatureRefused, ip: str | None) -> None:
+    """Count a wrong signing password as a failed sign-in attempt, in its own transaction (the
+    action's was rolled back). With sign-in throttling (services/signin.py) it counts towards
+    the lockout; without it, it is audited."""
+    try:
+        from . import signin  # type: ignore[attr-defined]
+    except ImportError:
+        signin = None
+    if signin is not None and hasattr(signin, "record"):
+        outcome = signin.Outcome(None, signin.WRONG)
+        signin.record(session, exc.username, ip or "", outcome, "wrong signature password")
+        return
+    audit.record(
+        session,
+        "anonymous",
+        "signature.refused",
+        "user",
+        exc.user_id,
+        None,
+        {"username": exc.username, "reason": "wrong signature password"},
+        ip=ip,
+    )
 
 
 def record(

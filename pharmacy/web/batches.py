@@ -29,7 +29,7 @@ from .batch_forms import (
     parse_weights,
     weights_form_class,
 )
-from .forms import apply_errors, sign_off
+from .forms import apply_errors, note_refusal, sign_off
 
 bp = Blueprint("batches", __name__, url_prefix="/batches")
 
@@ -329,6 +329,7 @@ def release(batch_id: int):
                 s, current_user, batch, form.reason.data or "", sign=sign_off(form.password.data)
             )
     except ValidationFailed as exc:
+        note_refusal(exc)
         apply_errors(form, exc)
         return _show(_batch(batch_id), 422, form)
     flash(

@@ -26,6 +26,18 @@ class SignForm(FlaskForm):
     password = signature_field()
 
 
+def note_refusal(exc) -> None:
+    """After a refused action: a wrong signing password counts as a failed sign-in attempt."""
+    from flask import request
+
+    from ..database import unit_of_work
+    from ..services.signatures import SignatureRefused, record_refusal
+
+    if isinstance(exc, SignatureRefused):
+        with unit_of_work() as s:
+            record_refusal(s, exc, request.remote_addr)
+
+
 def sign_off(password: str | None):
     from flask import current_app
 

@@ -12,7 +12,7 @@ from ..domain.weighing import API_TOLERANCE_DEFAULT
 from ..extensions import db
 from ..models import Formula, Ingredient
 from ..services import formulas as service
-from .forms import SignForm, apply_errors, sign_off
+from .forms import SignForm, apply_errors, note_refusal, sign_off
 from .formula_forms import FormulaForm, ReasonForm
 
 bp = Blueprint("formulas", __name__, url_prefix="/formulas")
@@ -159,6 +159,7 @@ def approve(formula_id: int):
         with unit_of_work() as s:
             service.approve(s, current_user, formula, sign=sign_off(form.password.data))
     except ValidationFailed as exc:
+        note_refusal(exc)
         apply_errors(form, exc)
         return _show(db.session.get(Formula, formula_id), 422, form)
     flash(f"{formula.code} v{formula.version} approved.", "success")

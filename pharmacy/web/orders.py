@@ -14,7 +14,7 @@ from ..services import handout as handout_svc
 from ..services import orders as svc
 from ..services import rescreen
 from .clinical_forms import FinalCheckForm, HandoutForm, TransitionForm, VerifyForm
-from .forms import apply_errors, sign_off
+from .forms import apply_errors, note_refusal, sign_off
 
 bp = Blueprint("orders", __name__, url_prefix="/orders")
 
@@ -196,6 +196,7 @@ def final_check(order_id: int):
                 sign=sign_off(form.password.data),
             )
     except ValidationFailed as exc:
+        note_refusal(exc)
         apply_errors(form, exc)
         return _final_check_page(db.session.get(Order, order_id), form, 422)
     except TransitionNotAllowed as exc:

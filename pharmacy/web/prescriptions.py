@@ -27,7 +27,7 @@ from ..services import patients as patient_svc
 from ..services import prescriptions as svc
 from ..services import rescreen
 from .clinical_forms import PrescriptionForm, ReasonForm, RefillForm, SignedVerifyForm
-from .forms import apply_errors, sign_off
+from .forms import apply_errors, note_refusal, sign_off
 
 bp = Blueprint("prescriptions", __name__, url_prefix="/prescriptions")
 
@@ -185,6 +185,7 @@ def verify(rx_id: int):
                 s, current_user, rx, form.override_reason.data, sign=sign_off(form.password.data)
             )
     except ValidationFailed as exc:
+        note_refusal(exc)
         apply_errors(form, exc)
         return _show(db.session.get(Prescription, rx_id), 422, verify_form=form)
     except TransitionNotAllowed as exc:

@@ -77,7 +77,8 @@ def test_content_hash_ignores_key_order_and_keeps_decimals_exact():
 def test_wrong_password_refuses_verify_by_field_and_writes_nothing(app, as_role, ids):
     rx_id = _entered_rx(app)
     ph = as_role("pharmacist")
-    audits = _count(app, AuditEvent)
+    with app.app_context():
+        audits = db.session.scalar(select(func.max(AuditEvent.id)))
     resp = ph.post(f"/prescriptions/{rx_id}/verify", data={"password": WRONG})
     assert resp.status_code == 422
     assert "is not your password" in form_error(resp, "password")
@@ -87,7 +88,13 @@ def test_wrong_password_refuses_verify_by_field_and_writes_nothing(app, as_role,
     with app.app_context():
         assert db.session.get(Prescription, rx_id).status == "entered"
     assert _signatures(app, "prescription", rx_id) == []
-    assert _count(app, AuditEvent) == audits
+    # The one new audit record: the wrong password, counted as a failed sign-in attempt (an
+    # empty one is only a missing field).
+    with app.app_context():
+        new = db.session.scalars(select(AuditEvent).where(AuditEvent.id > audits)).all()
+        assert [(e.action, e.new["username"], e.new["reason"]) for e in new] == [
+            ("signature.refused", "pharmacist", "wrong signature password")
+        ]
 
     assert ph.post(f"/prescriptions/{rx_id}/verify", data={}).status_code == 302
     [sig] = _signatures(app, "prescription", rx_id)
@@ -196,6 +203,10 @@ def test_final_check_signed_through_the_api_and_marked_on_the_label(app, as_role
     with app.app_context():
         assert db.session.get(Order, oid).status == "ready"
         assert handout.latest_check(db.session, db.session.get(Order, oid)) is None
+        refused = db.session.scalar(
+            select(AuditEvent).where(AuditEvent.action == "signature.refused")
+        )
+        assert refused.new["username"] == "pharmacist"
     resp = client.post(url, json={"notes": "ok"})  # the test helper signs with the password
     assert resp.status_code == 201, resp.get_json()
     [sig] = _signatures(app, "rx_order", oid)
