@@ -50,13 +50,9 @@ def _date(d) -> str:
     return fmt_date(d) if d else "unknown"
 
 
-def render_medwatch(m: MedWatchData) -> bytes:
-    for name in REQUIRED:
-        if not str(getattr(m, name) or "").strip():
-            raise MissingField("medwatch", name)
-    width = LETTER[0] - 2 * MARGIN
+def _patient_and_event(m: MedWatchData, width: float) -> list:
     outcome = "Serious" if m.serious else "Not serious"
-    story = [
+    return [
         Paragraph("MEDWATCH 3500-style report — " + esc(m.kind, "kind", "medwatch"), H1),
         Paragraph(
             f"Report {esc(m.report_id, 'report_id', 'medwatch')} · "
@@ -85,6 +81,11 @@ def render_medwatch(m: MedWatchData) -> bytes:
             ],
             width,
         ),
+    ]
+
+
+def _product_review_reporter(m: MedWatchData, width: float) -> list:
+    return [
         Paragraph("C. Product", H2),
         _rows(
             [
@@ -122,6 +123,14 @@ def render_medwatch(m: MedWatchData) -> bytes:
             SUB,
         ),
     ]
+
+
+def render_medwatch(m: MedWatchData) -> bytes:
+    for name in REQUIRED:
+        if not str(getattr(m, name) or "").strip():
+            raise MissingField("medwatch", name)
+    width = LETTER[0] - 2 * MARGIN
+    story = [*_patient_and_event(m, width), *_product_review_reporter(m, width)]
     buffer = BytesIO()
     doc = SimpleDocTemplate(
         buffer,
