@@ -130,6 +130,7 @@ class TitrationKitData:
     steps: tuple[TitrationStep, ...]
     compounded_statement: str = COMPOUNDED_STATEMENT
     extra_warnings: tuple[str, ...] = ()
+    pharmacist_esigned: bool = False
 
     def __post_init__(self) -> None:
         _check(self, "titration kit", optional=("extra_warnings",))

@@ -324,6 +324,7 @@ def titration_kit(session: Session, order: Order, start: date | None = None) -> 
         refills_remaining=order_service.terms(rx).refills_remaining,
         storage=_storages(_batches(rows)),
         pharmacist_initials=_pharmacist_initials(session, order, rows, rx),
+        pharmacist_esigned=_check_esigned(session, order),
         steps=tuple(steps),
         extra_warnings=_notes(_batches(rows)),
     )
