@@ -15,6 +15,7 @@ from .data import (
     EquipmentUse,
     LeafletData,
     LotUsage,
+    MedWatchData,
     Pharmacy,
     QcCheck,
     QcSummary,
@@ -41,6 +42,7 @@ from .errors import (
     UnknownStock,
 )
 from .leaflet import render_leaflet
+from .medwatch import render_medwatch
 from .stocks import DEFAULT_BATCH_STOCK, DEFAULT_STOCK, STOCKS, Box, LabelStock, get_stock
 from .titration import (
     TitrationKitDocuments,
@@ -51,6 +53,8 @@ from .titration import (
 from .worksheet import render_worksheet
 
 __all__ = [
+    "MedWatchData",
+    "render_medwatch",
     "COMPOUNDED_STATEMENT",
     "DEFAULT_BATCH_STOCK",
     "DEFAULT_JOURNAL_ROWS",

@@ -66,6 +66,8 @@ class DispensingLabelData:
     storage: str
     pharmacist_initials: str
     compounded_statement: str = COMPOUNDED_STATEMENT
+    # The final check carries the pharmacist's electronic signature (printed next to the RPh).
+    pharmacist_esigned: bool = False
     extra_warnings: tuple[str, ...] = ()
     caption: str = ""  # e.g. the titration step line
 
@@ -128,6 +130,7 @@ class TitrationKitData:
     steps: tuple[TitrationStep, ...]
     compounded_statement: str = COMPOUNDED_STATEMENT
     extra_warnings: tuple[str, ...] = ()
+    pharmacist_esigned: bool = False
 
     def __post_init__(self) -> None:
         _check(self, "titration kit", optional=("extra_warnings",))
@@ -199,6 +202,8 @@ class Signature:
     role: str  # "Compounded by"
     name: str = ""  # empty leaves a line for a wet signature
     signed_on: date | None = None
+    # An electronic signature replaces the wet one: its meaning and time, printed in its box.
+    esigned: str = ""
 
 
 @dataclass(frozen=True)
@@ -276,3 +281,32 @@ class LeafletData:
     def __post_init__(self) -> None:
         if not 1 <= self.journal_weeks <= 52:
             raise InvalidField("leaflet", "journal_weeks", "must be between 1 and 52")
+
+
+@dataclass(frozen=True)
+class MedWatchData:
+    """A complaint or adverse event as an FDA MedWatch 3500-style report (sections A–E)."""
+
+    pharmacy: Pharmacy
+    report_id: str
+    kind: str  # "Adverse event" / "Product complaint"
+    serious: bool
+    severity: str
+    event_date: date
+    received_on: date
+    description: str
+    product: str
+    reporter_name: str
+    reporter_role: str
+    patient_initials: str = ""
+    patient_age: str = ""
+    patient_sex: str = ""
+    batch_number: str = ""
+    strength: str = ""
+    beyond_use_date: date | None = None
+    order_number: str = ""
+    rx_number: str = ""
+    directions: str = ""
+    reporter_contact: str = ""
+    review: str = ""
+    reviewed_by: str = ""

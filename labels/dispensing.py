@@ -142,7 +142,8 @@ def _side_blocks(d: DispensingLabelData, reprint: bool) -> list[TextBlock]:
     blocks = [
         TextBlock(
             "pharmacist_initials",
-            f"RPh: {esc(d.pharmacist_initials, 'pharmacist_initials')}",
+            f"RPh: {esc(d.pharmacist_initials, 'pharmacist_initials')}"
+            + (" (e-signed)" if d.pharmacist_esigned else ""),
             size=8,
             bold=True,
         ),

@@ -60,6 +60,7 @@ def step_labels(kit: TitrationKitData) -> list[DispensingLabelData]:
             beyond_use_date=s.beyond_use_date,
             storage=kit.storage,
             pharmacist_initials=kit.pharmacist_initials,
+            pharmacist_esigned=kit.pharmacist_esigned,
             compounded_statement=kit.compounded_statement,
             extra_warnings=kit.extra_warnings,
             caption=f"Step {i} of {n}: {s.dose} daily, {_period(s)}",

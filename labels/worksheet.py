@@ -277,7 +277,7 @@ def _signatures(signatures: Sequence[Signature], width: float) -> KeepTogether:
                 _p(s.role, "signature.role", BOLD),
                 _p(s.name, "signature.name"),
                 fmt_date(s.signed_on) if s.signed_on else "",
-                "",
+                _p(f"e-signed: {s.esigned}", "signature.esigned") if s.esigned else "",
             ]
         )
     table = _table(

@@ -76,6 +76,17 @@ POLICY: dict[str, str | frozenset[str]] = {
     "batches.trace": CLINICAL,
     "batches.trace_csv": CLINICAL,
     "batches.recall_lot": PHARMACIST,
+    # Complaints and adverse events: anyone on the floor records one; a pharmacist reviews
+    # (and from there traces or recalls); the MedWatch report carries patient data.
+    "complaints.index": PHARMACY_TEAM,
+    "complaints.new": PHARMACY_TEAM,
+    "complaints.show": PHARMACY_TEAM,
+    "complaints.review": PHARMACIST,
+    "complaints.medwatch": PHARMACIST,
+    "api.create_complaint": PHARMACY_TEAM,
+    "api.complaint": PHARMACY_TEAM,
+    "api.review_complaint": PHARMACIST,
+    "api.complaint_medwatch_pdf": PHARMACIST,
     "api.lot_trace": CLINICAL,
     "api.batch_trace": CLINICAL,
     # The JSON API follows the matching UI routes (inventory.*, batches.*).
@@ -200,6 +211,7 @@ def nav_items(roles: frozenset[str]) -> list[tuple[str, str]]:
         ("calculator.page", "Calculator"),
         ("batches.index", "Batches"),
         ("batches.trace", "Recall trace"),
+        ("complaints.index", "Complaints"),
         ("inventory.overview", "Inventory"),
         ("equipment.balances", "Balances"),
         ("reports.index", "Reports"),

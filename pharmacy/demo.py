@@ -20,6 +20,7 @@ from .models import (
     User,
 )
 from .services import accounts, audit
+from .services.signatures import SignOff
 
 DEMO_PASSWORD = "demo-Ldn-2026!x"
 
@@ -68,7 +69,7 @@ def load_demo(session: Session, hasher_params: dict | None = None) -> list[str]:
     from .models import Prescription
 
     if session.scalar(select(Prescription).limit(1)) is None:
-        _prescriptions(session)
+        _prescriptions(session, hasher_params)
         out.append("prescriptions and orders created")
     # The trail records what was loaded, never the demo password.
     loaded = [line.split(" password ")[0] for line in out]
@@ -349,7 +350,7 @@ def _formulas(session: Session, pharmacist: User) -> None:
         )
 
 
-def _prescriptions(session: Session) -> None:
+def _prescriptions(session: Session, hasher_params: dict | None = None) -> None:
     """Three LDN prescriptions at different points of the workflow."""
     from .services import orders, prescriptions
 
@@ -362,6 +363,9 @@ def _prescriptions(session: Session) -> None:
         return
     today = date.today()
     step = prescriptions.StepInput
+
+    # The demo pharmacist signs the verifications with the demo password.
+    signed = SignOff(DEMO_PASSWORD, hasher_params)
 
     def enter(patient, prescriber, **kw):
         data = prescriptions.PrescriptionInput(
@@ -390,7 +394,7 @@ def _prescriptions(session: Session) -> None:
         formula_id=formulas.get("LDN-CAP"),
         quantity=D("60"),
     )
-    prescriptions.verify(session, pharmacist, ellis, today=today)
+    prescriptions.verify(session, pharmacist, ellis, today=today, sign=signed)
     orders.transition(session, tech, ellis.orders[0], "in_compounding")
     # Fibromyalgia; on tramadol, so screening finds a contraindication: waits for a pharmacist.
     enter(by_last["Okoro"], ng, refills_authorized=2, indication="Fibromyalgia", icd10_code="M79.7")
@@ -410,4 +414,4 @@ def _prescriptions(session: Session) -> None:
         icd10_code="G35",
         written_days_ago=20,
     )
-    prescriptions.verify(session, pharmacist, fernandez, today=today)
+    prescriptions.verify(session, pharmacist, fernandez, today=today, sign=signed)

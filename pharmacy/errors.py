@@ -98,6 +98,9 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ValidationFailed)
     def validation_failed(exc: ValidationFailed):
         db.session.rollback()
+        from .web.forms import note_refusal
+
+        note_refusal(exc)
         page = None if wants_json() else form_page()
         if page:
             return back_to_form(page, [plain_error(e.field, e.message) for e in exc.errors])

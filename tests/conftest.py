@@ -14,7 +14,7 @@ from sqlalchemy import create_engine, text
 from pharmacy import create_app
 from pharmacy.database import unit_of_work
 from pharmacy.extensions import db
-from tests.support import FAST_HASHER, PASSWORD, ROLE_USERS, login
+from tests.support import FAST_HASHER, PASSWORD, ROLE_USERS, login, with_signature
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "").replace(
     "postgresql://", "postgresql+psycopg://", 1
@@ -31,8 +31,13 @@ class CsrfClient(FlaskClient):
     def open(self, *args, **kwargs):
         csrf = kwargs.pop("csrf", True)
         method = kwargs.get("method", "GET").upper()
+        path = args[0] if args and isinstance(args[0], str) else ""
+        if method == "POST" and "json" in kwargs:
+            kwargs["json"] = with_signature(path, kwargs["json"])
         if csrf and method in ("POST", "PUT", "PATCH", "DELETE") and "json" not in kwargs:
             data = dict(kwargs.get("data") or {})
+            if method == "POST" and isinstance(kwargs.get("data"), dict | None):
+                data = with_signature(path, data)
             if "csrf_token" not in data:
                 data["csrf_token"] = self.csrf_token()
             kwargs["data"] = data

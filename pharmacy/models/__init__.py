@@ -16,6 +16,7 @@ from .handout import FinalCheck, Handout, LabelScan
 from .inventory import Balance, Ingredient, IngredientLot, LotAdjustment
 from .people import ROLES, ApiToken, PharmacyProfile, User, UserRole, UserSession
 from .security import SignInAttempt
+from .signatures import Complaint, ElectronicSignature
 
 __all__ = [
     "ROLES",
@@ -24,8 +25,10 @@ __all__ = [
     "AuditEvent",
     "Balance",
     "Batch",
+    "Complaint",
     "BatchLotUsage",
     "Dispense",
+    "ElectronicSignature",
     "FinalCheck",
     "Formula",
     "FormulaIngredient",

@@ -37,6 +37,7 @@ from ..domain.labelling import label_notes, label_storage, method_steps
 from ..domain.titration import TitrationStep as TitrationFacts
 from ..models import Batch, Dispense, Order, PharmacyProfile, Prescription, User
 from . import orders as order_service
+from . import signatures
 from .prescription_dose import maintenance_directions
 
 # Orders a pharmacist has checked (final check): the label, with their initials as RPh, goes
@@ -177,6 +178,19 @@ def _pharmacist_initials(
     return _initials(rx.verified_by)
 
 
+def _check_esigned(session: Session, order: Order) -> bool:
+    from .handout import latest_check
+
+    check = latest_check(session, order)
+    sig = signatures.latest(session, "rx_order", order.id, "final_check")
+    return check is not None and sig is not None and sig.content.get("final_check_id") == check.id
+
+
+def _esigned(session: Session, entity: str, entity_id: int, meaning_code: str) -> str:
+    sig = signatures.latest(session, entity, entity_id, meaning_code)
+    return signatures.stamp(sig) if sig is not None else ""
+
+
 def _batches(rows: Sequence[Dispense]) -> list[Batch]:
     return list({d.batch_id: d.batch for d in rows}.values())
 
@@ -203,6 +217,7 @@ def dispensing_label(session: Session, order: Order, preview: bool = False) -> D
         beyond_use_date=min(b.beyond_use_date for b in batches),
         storage=_storages(batches),
         pharmacist_initials=_pharmacist_initials(session, order, rows, rx),
+        pharmacist_esigned=_check_esigned(session, order),
         extra_warnings=_notes(batches),
         # The queue, the order page and the label all say it is a titration.
         caption="Titration: follow the schedule on your step labels and calendar"
@@ -309,6 +324,7 @@ def titration_kit(session: Session, order: Order, start: date | None = None) -> 
         refills_remaining=order_service.terms(rx).refills_remaining,
         storage=_storages(_batches(rows)),
         pharmacist_initials=_pharmacist_initials(session, order, rows, rx),
+        pharmacist_esigned=_check_esigned(session, order),
         steps=tuple(steps),
         extra_warnings=_notes(_batches(rows)),
     )
@@ -560,7 +576,9 @@ def worksheet(session: Session, batch: Batch) -> WorksheetData:
                 "Released by",
                 _who(batch.checked_by) if released else "",
                 checked_on if released else None,
+                _esigned(session, "batch", batch.id, "batch_release") if released else "",
             ),
+            *_mfr_signature(session, batch),
         ),
         notes=" · ".join(notes),
         prescription_ref=orders,
@@ -569,6 +587,15 @@ def worksheet(session: Session, batch: Batch) -> WorksheetData:
         qc_verdict=_qc_verdict(batch),
         qc_blank_rows=int(formula.get("qc_sample_size") or 10) if batch.unit == "capsule" else 0,
     )
+
+
+def _mfr_signature(session: Session, batch: Batch) -> tuple[Signature, ...]:
+    """The master formulation record's approval, when it was signed electronically."""
+    sig = signatures.latest(session, "formula", batch.formula_id, "mfr_approve")
+    if sig is None:
+        return ()
+    name = f"{sig.signer_name} ({sig.signer_initials})"
+    return (Signature("MFR approved by", name, sig.signed_at.date(), signatures.stamp(sig)),)
 
 
 # --- patient leaflet --------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from ..domain import lifecycle
 from ..domain.errors import FieldError, ValidationFailed
 from ..domain.formula_rules import FormulaSpec, LineSpec, validate_formula
 from ..models import Formula, FormulaIngredient, Ingredient, User
-from . import audit
+from . import audit, signatures
 
 EDITABLE_FIELDS = (
     "name",
@@ -170,9 +170,13 @@ def _lock_code(session: Session, formula: Formula) -> None:
     lock_row(session, formula)
 
 
-def approve(session: Session, actor: User, formula: Formula) -> Formula:
+def approve(
+    session: Session, actor: User, formula: Formula, *, sign: signatures.SignOff | None
+) -> Formula:
+    """Approve the master formulation record, electronically signed."""
     _lock_code(session, formula)
     lifecycle.check_transition("mfr", formula.status, "approved", roles=actor.roles)
+    signatures.check_password(actor, sign)
     values = {k: getattr(formula, k) for k in EDITABLE_FIELDS}
     validate_formula(
         _spec(
@@ -212,6 +216,8 @@ def approve(session: Session, actor: User, formula: Formula) -> Formula:
         {"status": "draft"},
         {"status": "approved"},
     )
+    signed = {k: v for k, v in _view(formula).items() if k not in ("approved_at", "updated_at")}
+    signatures.record(session, actor, "mfr_approve", "formula", formula.id, signed)
     return formula
 
 

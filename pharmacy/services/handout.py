@@ -22,7 +22,7 @@ from ..domain import lifecycle
 from ..domain.errors import FieldError, TransitionNotAllowed, ValidationFailed
 from ..models import Dispense, FinalCheck, Handout, LabelPrint, LabelScan, Order, User
 from ..models.handout import COUNSEL_OUTCOMES
-from . import audit, documents, rescreen
+from . import audit, documents, rescreen, signatures
 from . import orders as order_service
 
 # A dispensing label or a titration kit's labels: either carries the order's barcode.
@@ -115,12 +115,14 @@ def final_check(
     notes: str = "",
     override_reason: str | None = None,
     today: date | None = None,
+    sign: signatures.SignOff | None,
 ) -> FinalCheck:
     """A pharmacist confirms product, label and prescription match (ready -> checked).
 
     Refused: not a pharmacist, not ready, any discrepancy, a refused screening finding, or a
     new contraindication without an override reason (MIN_REASON characters)."""
     lifecycle.check_transition("order", order.status, "checked", roles=actor.roles)
+    signatures.check_password(actor, sign)
     view = check_view(session, order, today)
     if view.discrepancies:
         raise ValidationFailed(view.discrepancies)
@@ -148,6 +150,14 @@ def final_check(
         None,
         {"final_check_id": row.id, "checked_by": actor.initials, **row.compared},
         reason=row.override_reason,
+    )
+    signatures.record(
+        session,
+        actor,
+        "final_check",
+        "rx_order",
+        order.id,
+        {"order": order.number, "final_check_id": row.id, **row.compared},
     )
     order_service.transition(
         session, actor, order, "checked", reason=row.notes, event="final_check"

@@ -38,7 +38,7 @@ from ..models import (
     TitrationStep,
     User,
 )
-from . import audit
+from . import audit, signatures
 from . import prescription_dose as dose_rules
 from .prescription_dose import DEFAULT_WHEN
 
@@ -363,6 +363,14 @@ def _rx_view(rx: Prescription) -> dict:
     return audit._plain(view)
 
 
+def _signed_rx(rx: Prescription) -> dict:
+    """What the pharmacist attests to: the prescription as written, not its workflow fields."""
+    view = _rx_view(rx)
+    for key in ("status", "verified_at", "verified_by_id", "updated_at", "status_reason"):
+        view.pop(key, None)
+    return view
+
+
 def blocking(rx: Prescription) -> list[ScreeningFinding]:
     """Findings that stop verification now: refused ones, and contraindications not overridden."""
     return [
@@ -450,12 +458,16 @@ def verify(
     rx: Prescription,
     override_reason: str | None = None,
     today: date | None = None,
+    *,
+    sign: signatures.SignOff | None,
 ) -> Prescription:
-    """Pharmacist verification. Screening runs again first (the patient record may have changed
-    since entry); contraindications need a written override reason, refused findings block."""
+    """Pharmacist verification, electronically signed. Screening runs again first (the patient
+    record may have changed since entry); contraindications need a written override reason,
+    refused findings block."""
     today = today or date.today()
     lock_row(session, rx)
     lifecycle.check_transition("prescription", rx.status, "verified", roles=actor.roles)
+    signatures.check_password(actor, sign)
     if rx.expires_on < today:
         raise TransitionNotAllowed(f"{rx.rx_number} expired on {rx.expires_on.isoformat()}")
     # The dose and every titration step must still be deliverable with what is made (the
@@ -486,6 +498,7 @@ def verify(
         },
         reason=reason or None,
     )
+    signatures.record(session, actor, "rx_verify", "prescription", rx.id, _signed_rx(rx))
     from .orders import transition
 
     for order in rx.orders:

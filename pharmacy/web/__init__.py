@@ -29,6 +29,10 @@ def register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(batches.bp)
 
+    from . import complaints
+
+    app.register_blueprint(complaints.bp)
+
     from . import printing
 
     app.register_blueprint(printing.bp)

@@ -18,6 +18,7 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from ..domain.errors import ValidationFailed
 from .fields import DecimalField, IntegerField
+from .forms import signature_field
 
 
 def _decimal(label: str) -> DecimalField:
@@ -122,6 +123,10 @@ class QcCorrectionForm(FlaskForm):
 
 class NoteForm(FlaskForm):
     reason = StringField("Reason / note", validators=[Optional(), Length(max=500)])
+
+
+class ReleaseForm(NoteForm):
+    password = signature_field()
 
 
 class DispenseForm(FlaskForm):

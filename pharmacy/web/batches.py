@@ -35,13 +35,14 @@ from .batch_forms import (
     NoteForm,
     QcCorrectionForm,
     QcForm,
+    ReleaseForm,
     StartForm,
     TraceForm,
     parse_weights,
     weights_form_class,
 )
 from .exports import csv_safe, safe_filename
-from .forms import apply_errors
+from .forms import apply_errors, note_refusal, sign_off
 from .reads import audit_read
 
 bp = Blueprint("batches", __name__, url_prefix="/batches")
@@ -168,7 +169,10 @@ def new():
 
 @bp.route("/<int:batch_id>")
 def show(batch_id: int):
-    batch = _batch(batch_id)
+    return _show(_batch(batch_id))
+
+
+def _show(batch, status: int = 200, release_form: ReleaseForm | None = None):
     trace = service.trace_batch(db.session, batch, limit=500)
     return render_template(
         "batches/show.html",
@@ -176,6 +180,7 @@ def show(batch_id: int):
         calc=batch.calculation,
         trace=trace,
         note_form=NoteForm(),
+        release_form=release_form or ReleaseForm(),
         correction_form=QcCorrectionForm(),
         tolerance=service.tolerance_of(batch),
         api_tolerance=service.api_tolerance_of(batch),
@@ -184,7 +189,7 @@ def show(batch_id: int):
         deviation=service.deviation_percent,
         role_label=role_label,
         today=date.today(),
-    )
+    ), status
 
 
 def _weight_entry(form, u) -> service.WeightEntry:
@@ -368,10 +373,18 @@ def qc_correct(batch_id: int):
 @bp.route("/<int:batch_id>/release", methods=["POST"])
 def release(batch_id: int):
     batch = _batch(batch_id)
-    form = NoteForm()
-    form.validate_on_submit()
-    with unit_of_work() as s:
-        service.release(s, current_user, batch, form.reason.data or "")
+    form = ReleaseForm()
+    if not form.validate_on_submit():
+        return _show(batch, 400, form)
+    try:
+        with unit_of_work() as s:
+            service.release(
+                s, current_user, batch, form.reason.data or "", sign=sign_off(form.password.data)
+            )
+    except ValidationFailed as exc:
+        note_refusal(exc)
+        apply_errors(form, exc)
+        return _show(_batch(batch_id), 422, form)
     flash(
         f"Batch {batch.batch_number} released: {batch.units_remaining} {batch.unit} "
         "available to fill orders.",

@@ -20,6 +20,7 @@ from ..services.orders import DISPENSE_METHODS
 from ..services.patients import SEXES
 from ..services.prescription_dose import DEFAULT_WHEN
 from .fields import DateField, DecimalField, IntegerField
+from .forms import signature_field
 
 LIVER_LABELS = {
     "none": "None",
@@ -92,6 +93,12 @@ class VerifyForm(FlaskForm):
     override_reason = TextAreaField("Override reason", validators=[Length(max=2000)])
 
 
+class SignedVerifyForm(VerifyForm):
+    """The prescription's verification carries the pharmacist's electronic signature."""
+
+    password = signature_field()
+
+
 class ReasonForm(FlaskForm):
     reason = StringField("Reason", validators=[Length(max=1000)])
 
@@ -110,6 +117,7 @@ class TransitionForm(FlaskForm):
 class FinalCheckForm(FlaskForm):
     notes = TextAreaField("Notes (optional)", validators=[Length(max=2000)])
     override_reason = TextAreaField("Override reason", validators=[Length(max=2000)])
+    password = signature_field()
 
 
 class HandoutForm(FlaskForm):

@@ -10,6 +10,14 @@ def register_filters(app: Flask) -> None:
 
     humanize.register(app)
 
+    @app.template_global("esignatures")
+    def esignatures(entity: str, entity_id):
+        """The electronic signatures on a record, for its page."""
+        from ..extensions import db
+        from ..services.signatures import for_record
+
+        return for_record(db.session, entity, entity_id)
+
     @app.template_filter("dt")
     def format_datetime(value):
         if value is None:

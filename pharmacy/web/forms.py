@@ -14,6 +14,37 @@ from wtforms.validators import DataRequired, Length
 
 from ..models import ROLES
 
+SIGNATURE_LABEL = "Your password (electronic signature)"
+
+
+def signature_field() -> PasswordField:
+    """The signer re-enters their password; the service says when it is missing or wrong."""
+    return PasswordField(SIGNATURE_LABEL, validators=[Length(max=256)])
+
+
+class SignForm(FlaskForm):
+    password = signature_field()
+
+
+def note_refusal(exc) -> None:
+    """After a refused action: a wrong signing password counts as a failed sign-in attempt."""
+    from flask import request
+
+    from ..database import unit_of_work
+    from ..services.signatures import SignatureRefused, record_refusal
+
+    if isinstance(exc, SignatureRefused):
+        with unit_of_work() as s:
+            record_refusal(s, exc, request.remote_addr)
+
+
+def sign_off(password: str | None):
+    from flask import current_app
+
+    from ..services.signatures import SignOff
+
+    return SignOff(password or "", current_app.config.get("PASSWORD_HASHER"))
+
 
 class LoginForm(FlaskForm):
     username = StringField("User name", validators=[DataRequired(), Length(max=60)])

@@ -12,7 +12,7 @@ from ..domain.weighing import API_TOLERANCE_DEFAULT
 from ..extensions import db
 from ..models import Formula, Ingredient
 from ..services import formulas as service
-from .forms import apply_errors
+from .forms import SignForm, apply_errors, note_refusal, sign_off
 from .formula_forms import FormulaForm, ReasonForm
 
 bp = Blueprint("formulas", __name__, url_prefix="/formulas")
@@ -73,12 +73,20 @@ def index():
 @bp.route("/<int:formula_id>")
 def show(formula_id: int):
     formula = db.session.get(Formula, formula_id) or abort(404)
+    return _show(formula)
+
+
+def _show(formula: Formula, status: int = 200, sign_form: SignForm | None = None):
     versions = db.session.scalars(
         select(Formula).where(Formula.code == formula.code).order_by(Formula.version.desc())
     ).all()
     return render_template(
-        "formulas/show.html", formula=formula, versions=versions, reason_form=ReasonForm()
-    )
+        "formulas/show.html",
+        formula=formula,
+        versions=versions,
+        reason_form=ReasonForm(),
+        sign_form=sign_form or SignForm(),
+    ), status
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -144,8 +152,16 @@ def edit(formula_id: int):
 @bp.route("/<int:formula_id>/approve", methods=["POST"])
 def approve(formula_id: int):
     formula = db.session.get(Formula, formula_id) or abort(404)
-    with unit_of_work() as s:
-        service.approve(s, current_user, formula)
+    form = SignForm()
+    if not form.validate_on_submit():
+        return _show(formula, 400, form)
+    try:
+        with unit_of_work() as s:
+            service.approve(s, current_user, formula, sign=sign_off(form.password.data))
+    except ValidationFailed as exc:
+        note_refusal(exc)
+        apply_errors(form, exc)
+        return _show(db.session.get(Formula, formula_id), 422, form)
     flash(f"{formula.code} v{formula.version} approved.", "success")
     return redirect(url_for("formulas.show", formula_id=formula.id))
 

@@ -17,7 +17,7 @@ from ..services import handout as handout_svc
 from ..services import orders as svc
 from ..services import rescreen
 from .clinical_forms import FinalCheckForm, HandoutForm, TransitionForm, VerifyForm
-from .forms import apply_errors
+from .forms import apply_errors, note_refusal, sign_off
 
 bp = Blueprint("orders", __name__, url_prefix="/orders")
 
@@ -207,8 +207,10 @@ def final_check(order_id: int):
                 order,
                 notes=form.notes.data or "",
                 override_reason=form.override_reason.data,
+                sign=sign_off(form.password.data),
             )
     except ValidationFailed as exc:
+        note_refusal(exc)
         apply_errors(form, exc)
         return _final_check_page(db.session.get(Order, order_id), form, 422)
     except TransitionNotAllowed as exc:

@@ -26,8 +26,8 @@ from ..services import orders as order_svc
 from ..services import patients as patient_svc
 from ..services import prescriptions as svc
 from ..services import rescreen
-from .clinical_forms import PrescriptionForm, ReasonForm, RefillForm, VerifyForm
-from .forms import apply_errors
+from .clinical_forms import PrescriptionForm, ReasonForm, RefillForm, SignedVerifyForm
+from .forms import apply_errors, note_refusal, sign_off
 
 bp = Blueprint("prescriptions", __name__, url_prefix="/prescriptions")
 
@@ -163,7 +163,7 @@ def _show(rx: Prescription, status: int = 200, verify_form=None, reject_form=Non
         cleared=[f for f in rx.findings if f.cleared_at is not None],
         overridable=overridable,
         refused=refused,
-        verify_form=verify_form or VerifyForm(),
+        verify_form=verify_form or SignedVerifyForm(),
         reject_form=reject_form or ReasonForm(),
         refill_form=RefillForm(),
         can_verify=current_user.has_role("pharmacist"),
@@ -179,13 +179,16 @@ def show(rx_id: int):
 @bp.route("/<int:rx_id>/verify", methods=["POST"])
 def verify(rx_id: int):
     rx = db.session.get(Prescription, rx_id) or abort(404)
-    form = VerifyForm()
+    form = SignedVerifyForm()
     if not form.validate_on_submit():
         return _show(rx, 400, verify_form=form)
     try:
         with unit_of_work() as s:
-            svc.verify(s, current_user, rx, form.override_reason.data)
+            svc.verify(
+                s, current_user, rx, form.override_reason.data, sign=sign_off(form.password.data)
+            )
     except ValidationFailed as exc:
+        note_refusal(exc)
         apply_errors(form, exc)
         return _show(db.session.get(Prescription, rx_id), 422, verify_form=form)
     except TransitionNotAllowed as exc:

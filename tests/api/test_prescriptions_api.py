@@ -210,7 +210,12 @@ def test_verify_a_contraindication_needs_a_written_override(app, api, people):
     assert finding["overridden"] is True and finding["override_reason"] == REASON
     assert body["orders"][0]["status"] == "verified"
     actions = _actions(app)
-    assert actions[-3:] == ["screening.override", "prescription.verify", "order.transition"]
+    assert actions[-4:] == [
+        "screening.override",
+        "prescription.verify",
+        "signature.sign",
+        "order.transition",
+    ]
     # Verifying twice is a workflow refusal.
     assert pharmacist.post(url, json={}).status_code == 409
 

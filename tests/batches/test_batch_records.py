@@ -407,7 +407,9 @@ def test_release_needs_qc_and_a_pharmacist_other_than_the_compounder(app, as_rol
             "checker",
         )
         assert b.released_at is not None
-    event = _audit(app, bid)[-1]
+    *_, event, signed = _audit(app, bid)
+    assert signed.action == "signature.sign"
+    assert signed.new["meaning"] == "released: batch meets specifications"
     assert (
         event.action,
         event.old["status"],

@@ -15,6 +15,7 @@ from pharmacy.extensions import db
 from pharmacy.models import Batch, BatchLotUsage, Dispense, IngredientLot, User
 from pharmacy.services import batches as service
 from tests.batch_helpers import TODAY, make_order, seed
+from tests.support import signoff
 
 pytestmark = pytest.mark.postgres
 THREADS = 20
@@ -117,7 +118,7 @@ def _released(app, ids, units: int) -> int:
             batch,
             service.QcInput("ok", True, units, tuple([D("296")] * 10), D("96")),
         )
-        service.release(s, _user(s, "pharmacist"), batch)
+        service.release(s, _user(s, "pharmacist"), batch, sign=signoff())
     return bid
 
 

@@ -8,6 +8,7 @@ from pharmacy.extensions import db
 from pharmacy.models import Batch, Order
 from tests.batch_helpers import make_order, seed
 from tests.e2e.test_navigation import sign_in
+from tests.support import e_sign
 
 pytestmark = pytest.mark.e2e
 
@@ -62,6 +63,7 @@ def test_batch_from_order_to_release_to_trace(page, live_server, app, pharmacy):
     sign_in(page, live_server, "checker")
     page.goto(f"{live_server}/batches/{bid}")
     page.fill("form[action$='/release'] input[name=reason]", "Record and QC reviewed")
+    e_sign(page, "form[action$='/release']")
     page.click("button:has-text('Release batch')")
     page.wait_for_selector("text=available to fill orders")
     assert page.locator("[data-testid=batch-status]").inner_text() == "released"

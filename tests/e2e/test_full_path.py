@@ -15,6 +15,7 @@ from pharmacy.models import Batch, Dispense, Ingredient, IngredientLot, Order, U
 from pharmacy.services import inventory as inv
 from tests.batch_helpers import make_order, seed
 from tests.e2e.test_navigation import sign_in
+from tests.support import e_sign
 
 pytestmark = pytest.mark.e2e
 
@@ -141,6 +142,7 @@ def test_receive_release_compound_check_dispense_and_trace(page, live_server, ap
     sign_in(page, live_server, "checker")
     page.goto(batch_url)
     page.fill("form[action$='/release'] input[name=reason]", "Record and QC reviewed")
+    e_sign(page, "form[action$='/release']")
     page.click("button:has-text('Release batch')")
     page.wait_for_selector("text=available to fill orders")
     assert page.locator("[data-testid=batch-status]").inner_text() == "released"

@@ -10,6 +10,7 @@ from tests.batch_helpers import seed
 from tests.e2e.test_navigation import sign_in
 from tests.labels.labels_samples import decode_barcodes
 from tests.printing.helpers import filled_order
+from tests.support import e_sign
 
 pytestmark = pytest.mark.e2e
 
@@ -35,6 +36,7 @@ def test_final_check_print_scan_counsel_hand_out(page, live_server, app, as_role
     assert page.locator("[data-testid=discrepancies]").count() == 0
     page.screenshot(path="/tmp/final-check.png", full_page=True)
     page.fill("#notes", "capsules, label and Rx match")
+    e_sign(page, "form[action$='/final-check']")
     page.click("[data-testid=pass-final-check]")
     assert page.locator("[data-testid=order-status]").inner_text() == "checked"
     with app.app_context():

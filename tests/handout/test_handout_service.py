@@ -17,6 +17,7 @@ from pharmacy.models import AuditEvent, Batch, FinalCheck, Handout, LabelScan, O
 from pharmacy.services import handout, orders, patients, scan
 from tests.batch_helpers import seed
 from tests.printing.helpers import filled_order, rx_number
+from tests.support import signoff
 
 
 @pytest.fixture
@@ -34,6 +35,7 @@ def _fields(exc) -> set[str]:
 
 def _check(app, oid, who="pharmacist", **kw):
     with app.app_context(), unit_of_work() as s:
+        kw.setdefault("sign", signoff())
         return handout.final_check(s, _user(s, who), s.get(Order, oid), **kw).id
 
 

@@ -15,7 +15,7 @@ from pharmacy.extensions import db
 from pharmacy.models import AuditEvent, Order, Patient, Prescription, User
 from pharmacy.services import patients, prescriptions, rescreen
 from tests.rx_helpers import TODAY, make_patient, make_prescriber
-from tests.support import form_error
+from tests.support import form_error, signoff
 
 
 @pytest.fixture
@@ -77,7 +77,7 @@ def test_refill_is_screened_again_and_blocked_until_overridden(app, as_role, peo
     rx_id = _enter(app, pid, did)
     with app.app_context(), unit_of_work() as s:
         ph = s.scalar(select(User).where(User.username == "pharmacist"))
-        prescriptions.verify(s, ph, s.get(Prescription, rx_id))
+        prescriptions.verify(s, ph, s.get(Prescription, rx_id), sign=signoff())
     _set_medications_behind_the_app(app, pid, "Vivitrol 380 mg monthly")
     resp = as_role("staff").post(f"/prescriptions/{rx_id}/refill", data={})
     assert resp.status_code == 302
@@ -161,4 +161,4 @@ def test_service_level_patient_update_rescreens(app, people):
         assert [f.code for f in rescreen.blocking(rx)] == ["duplicate_therapy"]
         ph = s.scalar(select(User).where(User.username == "pharmacist"))
         with pytest.raises(ValidationFailed):
-            prescriptions.verify(s, ph, rx)
+            prescriptions.verify(s, ph, rx, sign=signoff())

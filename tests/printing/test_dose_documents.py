@@ -118,6 +118,7 @@ def test_titration_kit_prints_each_strength_then_the_maintenance_dose(app, as_ro
         _pdf(c.post(f"/print/orders/{oid}/titration-labels", data={"start_date": "2030-01-07"}))
     )
     assert "Step 1 of 3" in text and "Step 3 of 3" in text
+    assert text.count("RPh: PH (e-signed)") == 3  # each step label: the signed final check
     for expected in (
         "Naltrexone HCl 1.5 mg capsules",
         "Take 1 capsule (1.5 mg) by mouth once daily at bedtime for 14 days",

@@ -16,6 +16,7 @@ from pharmacy.models import AuditEvent, Formula, Order, Prescription, TitrationS
 from pharmacy.services import orders, prescriptions
 from pharmacy.services.prescription_dose import fill_supply, maintenance_directions
 from tests.rx_helpers import make_patient, make_prescriber, rx_input
+from tests.support import signoff
 
 StepInput = prescriptions.StepInput
 
@@ -219,7 +220,7 @@ def test_verification_refuses_a_dose_the_product_no_longer_gives(setup):
     with unit_of_work() as s:  # the formula is changed to a stronger solution after intake
         s.get(Formula, sol).concentration_mg_per_ml = D("4")
     with pytest.raises(ValidationFailed) as exc, unit_of_work() as s:
-        prescriptions.verify(s, ctx["pharmacist"], s.get(Prescription, rx_id))
+        prescriptions.verify(s, ctx["pharmacist"], s.get(Prescription, rx_id), sign=signoff())
     db.session.rollback()
     assert [e.field for e in exc.value.errors] == ["strength_mg"]
     assert "is made at 4 mg/mL, not 1 mg/mL" in exc.value.errors[0].message
@@ -241,7 +242,7 @@ def test_verification_refuses_a_titration_step_the_formula_no_longer_makes(setup
     with unit_of_work() as s:
         s.get(Formula, cap).strength_min_mg = D("2")
     with pytest.raises(ValidationFailed) as exc, unit_of_work() as s:
-        prescriptions.verify(s, ctx["pharmacist"], s.get(Prescription, rx_id))
+        prescriptions.verify(s, ctx["pharmacist"], s.get(Prescription, rx_id), sign=signoff())
     db.session.rollback()
     assert [e.field for e in exc.value.errors] == ["titration[0].strength_mg"]
     assert db.session.get(Prescription, rx_id).status == "entered"
@@ -267,7 +268,7 @@ def test_a_titration_refill_continues_the_maintenance_dose(setup):
     rx_id = rx.id
     with unit_of_work() as s:
         rx = s.get(Prescription, rx_id)
-        prescriptions.verify(s, ctx["pharmacist"], rx)
+        prescriptions.verify(s, ctx["pharmacist"], rx, sign=signoff())
         refill = orders.create_refill(s, ctx["staff"], rx)
         refill_id = refill.id
     first, refill = db.session.get(Prescription, rx_id).orders

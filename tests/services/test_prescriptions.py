@@ -27,6 +27,7 @@ from pharmacy.models import (
 from pharmacy.services import orders, patients, prescriptions, rescreen
 from tests.conftest import PG_URL
 from tests.rx_helpers import TODAY, make_patient, make_prescriber, rx_input
+from tests.support import signoff
 
 
 def _count(model) -> int:
@@ -250,17 +251,21 @@ def test_opioid_blocks_verification_until_a_pharmacist_overrides_with_a_reason(s
     rx = db.session.get(Prescription, rx.id)
     audits = _count(AuditEvent)
     with pytest.raises(TransitionNotAllowed, match="only a pharmacist"), unit_of_work() as s:
-        prescriptions.verify(s, ctx["technician"], rx, "stopped tramadol two weeks ago")
+        prescriptions.verify(
+            s, ctx["technician"], rx, "stopped tramadol two weeks ago", sign=signoff()
+        )
     rx = db.session.get(Prescription, rx.id)
     with pytest.raises(ValidationFailed) as exc, unit_of_work() as s:
-        prescriptions.verify(s, ctx["pharmacist"], rx, "  ")
+        prescriptions.verify(s, ctx["pharmacist"], rx, "  ", sign=signoff())
     assert _fields(exc) == {"override_reason"}
     rx = db.session.get(Prescription, rx.id)
     assert rx.status == "entered" and rx.findings[0].overridden_at is None
     assert _count(AuditEvent) == audits
 
     with unit_of_work() as s:
-        prescriptions.verify(s, ctx["pharmacist"], rx, "Patient stopped tramadol 14 days ago")
+        prescriptions.verify(
+            s, ctx["pharmacist"], rx, "Patient stopped tramadol 14 days ago", sign=signoff()
+        )
     rx = db.session.get(Prescription, rx.id)
     assert rx.status == "verified" and rx.verified_by_id == ctx["pharmacist"].id
     assert rx.override_reason == "Patient stopped tramadol 14 days ago"
@@ -283,6 +288,7 @@ def test_refused_finding_is_never_overridable(setup):
             ctx["pharmacist"],
             db.session.get(Prescription, rx.id),
             "I really want to override this",
+            sign=signoff(),
         )
     assert _fields(exc) == {"findings"}
     with unit_of_work() as s:
@@ -307,7 +313,9 @@ def test_verification_screens_again_when_the_patient_changed(setup):
             ),
         )
     with pytest.raises(ValidationFailed) as exc, unit_of_work() as s:
-        prescriptions.verify(s, ctx["pharmacist"], db.session.get(Prescription, rx.id))
+        prescriptions.verify(
+            s, ctx["pharmacist"], db.session.get(Prescription, rx.id), sign=signoff()
+        )
     assert _fields(exc) == {"override_reason"}
 
 
@@ -317,7 +325,9 @@ def test_verification_screens_again_when_the_patient_changed(setup):
 def _verified(ctx, pid, did, **kw) -> Order:
     rx = _enter(ctx, pid, did, **kw)
     with unit_of_work() as s:
-        prescriptions.verify(s, ctx["pharmacist"], db.session.get(Prescription, rx.id))
+        prescriptions.verify(
+            s, ctx["pharmacist"], db.session.get(Prescription, rx.id), sign=signoff()
+        )
     return db.session.get(Prescription, rx.id).orders[0]
 
 

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from pharmacy.database import unit_of_work
 from pharmacy.demo import load_demo
 from pharmacy.extensions import db
-from pharmacy.models import AuditEvent, Formula, Ingredient
+from pharmacy.models import AuditEvent, ElectronicSignature, Formula, Ingredient
 from tests.support import FAST_HASHER
 
 
@@ -70,7 +70,16 @@ def test_pharmacist_drafts_and_approves_a_formula(app, as_role, formulary):
                 AuditEvent.entity == "formula", AuditEvent.entity_id == str(fid)
             )
         ).all()
-        assert actions == ["formula.create", "formula.approve"]
+        assert actions == ["formula.create", "formula.approve", "signature.sign"]
+        sig = db.session.scalar(
+            select(ElectronicSignature).where(ElectronicSignature.entity == "formula")
+        )
+        assert (sig.entity, sig.entity_id, sig.meaning, sig.signer_initials) == (
+            "formula",
+            str(fid),
+            "approved: master formulation record",
+            "PH",
+        )
 
 
 def test_an_approved_formula_cannot_be_edited_in_place(app, as_role, formulary):

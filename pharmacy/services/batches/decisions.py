@@ -11,14 +11,36 @@ from ...database import utcnow
 from ...domain import lifecycle
 from ...domain.errors import TransitionNotAllowed, ValidationFailed
 from ...models import Batch, BatchLotUsage, Dispense, IngredientLot, Order, User
-from .. import audit, inventory
+from .. import audit, inventory, signatures
 from .. import orders as order_service
 from .common import RECALL_HOLD_STATUSES, _is_independent, _lock_batch, _lock_orders, _move
 
 
-def release(session: Session, actor: User, batch: Batch, note: str = "") -> Batch:
+def _signed_batch(batch: Batch) -> dict:
+    """What the pharmacist attests meets specifications: the batch, its lots and QC results."""
+    view = audit.snapshot(batch)
+    for key in ("status", "released_at", "updated_at", "units_remaining", "decision_reason"):
+        view.pop(key, None)
+    view["lots"] = [
+        {"lot_id": u.lot_id, "lot_number": u.lot.lot_number, "actual_quantity": u.actual_quantity}
+        for u in batch.lot_usages
+    ]
+    view["qc"] = [audit.snapshot(q) for q in batch.qc_results]
+    return view
+
+
+def release(
+    session: Session,
+    actor: User,
+    batch: Batch,
+    note: str = "",
+    *,
+    sign: signatures.SignOff | None,
+) -> Batch:
+    """Release a checked batch for dispensing, electronically signed."""
     batch = _lock_batch(session, batch.id)
     lifecycle.check_transition("batch", batch.status, "released", roles=actor.roles)
+    signatures.check_password(actor, sign)
     if not _is_independent(actor, batch):
         raise TransitionNotAllowed(
             f"Batch {batch.batch_number}: you compounded or weighed this batch; another "
@@ -58,6 +80,7 @@ def release(session: Session, actor: User, batch: Batch, note: str = "") -> Batc
         },
         reason=batch.decision_reason,
     )
+    signatures.record(session, actor, "batch_release", "batch", batch.id, _signed_batch(batch))
     return batch
 
 

@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Annotated, TypeVar
 
 from flask import Blueprint, request
-from pydantic import BaseModel, BeforeValidator, ValidationError
+from pydantic import BaseModel, BeforeValidator, Field, ValidationError
 
 from ...domain.errors import FieldError, ValidationFailed
 from .. import edge
@@ -75,6 +75,8 @@ def _iso_day(value: object) -> object:
 
 
 Day = Annotated[date, BeforeValidator(_iso_day)]
+# An electronic signature: the signer's password, re-entered for this one action.
+SignPassword = Annotated[str, Field(max_length=256)]
 
 
 def register_api(app) -> None:
@@ -82,6 +84,7 @@ def register_api(app) -> None:
     from . import (
         batches,  # noqa: F401  (routes: batches, recall traces)
         calculations,  # noqa: F401  (routes)
+        complaints,  # noqa: F401  (routes: complaints and adverse events)
         documents,  # noqa: F401  (routes: labels and documents as PDF)
         handout,  # noqa: F401  (routes: refill verification, final check, hand-out)
         intake,  # noqa: F401  (routes: prescriptions, verification, refills)

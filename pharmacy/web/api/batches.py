@@ -19,8 +19,9 @@ from ...domain.errors import FieldError, ValidationFailed
 from ...extensions import db
 from ...models import Batch, Dispense, IngredientLot, QcResult
 from ...services import batches as service
+from ..forms import sign_off
 from ..reads import audit_read
-from . import bp, parse_body
+from . import SignPassword, bp, parse_body
 from .inventory import Id, In, get_or_404, plain
 
 Amount = Annotated[Decimal, Field(allow_inf_nan=False)]
@@ -68,6 +69,10 @@ class QcIn(In):
 
 class ReasonIn(In):
     reason: Note = ""
+
+
+class ReleaseIn(ReasonIn):
+    password: SignPassword = ""
 
 
 class QcCorrectionIn(In):
@@ -344,9 +349,9 @@ def batch_qc_correction(batch_id: int):
 @bp.post("/batches/<int:batch_id>/release")
 def batch_release(batch_id: int):
     row = _batch(batch_id)
-    body = _optional_body(ReasonIn)
+    body = _optional_body(ReleaseIn)
     with unit_of_work() as s:
-        service.release(s, current_user, row, body.reason)
+        service.release(s, current_user, row, body.reason, sign=sign_off(body.password))
     return jsonify(batch_dict(db.session.get(Batch, batch_id)))
 
 

@@ -20,7 +20,8 @@ from ...extensions import db
 from ...models import Order
 from ...services import handout as svc
 from ...services import rescreen
-from . import bp, optional_body
+from ..forms import sign_off
+from . import SignPassword, bp, optional_body
 from .inventory import In, get_or_404, plain
 from .order_moves import order_detail
 
@@ -34,6 +35,7 @@ class OverrideIn(In):
 class FinalCheckIn(In):
     notes: Text = ""
     override_reason: Text = ""
+    password: SignPassword = ""
 
 
 class HandoutIn(In):
@@ -83,7 +85,12 @@ def final_check(order_id: int):
     body = optional_body(FinalCheckIn)
     with unit_of_work() as s:
         row = svc.final_check(
-            s, current_user, order, notes=body.notes, override_reason=body.override_reason
+            s,
+            current_user,
+            order,
+            notes=body.notes,
+            override_reason=body.override_reason,
+            sign=sign_off(body.password),
         )
         check = plain(
             {

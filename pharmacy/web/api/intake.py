@@ -24,8 +24,9 @@ from ...models import Prescription
 from ...services import orders as order_svc
 from ...services import prescriptions as svc
 from ...services.prescription_dose import DEFAULT_WHEN
+from ..forms import sign_off
 from ..prescriptions import validity_months
-from . import Day, bp, optional_body, parse_body
+from . import Day, SignPassword, bp, optional_body, parse_body
 from .inventory import Id, In, get_or_404, plain
 
 Number = Annotated[Decimal, Field(allow_inf_nan=False, max_digits=14)]
@@ -65,6 +66,7 @@ class PrescriptionIn(In):
 
 class VerifyIn(In):
     override_reason: Annotated[str, Field(max_length=2000)] = ""
+    password: SignPassword = ""
 
 
 class ReasonIn(In):
@@ -217,7 +219,7 @@ def verify_prescription(rx_id: int):
     rx = _rx(rx_id)
     body = optional_body(VerifyIn)
     with unit_of_work() as s:
-        svc.verify(s, current_user, rx, body.override_reason)
+        svc.verify(s, current_user, rx, body.override_reason, sign=sign_off(body.password))
     return _fresh(rx_id)
 
 
