@@ -122,6 +122,12 @@ POLICY: dict[str, str | frozenset[str]] = {
     "printing.leaflet": PHARMACY_TEAM,
     "printing.batch_label": CLINICAL,
     "printing.worksheet": CLINICAL,
+    # Attached documents follow their owner's page: the original prescription is seen by whoever
+    # sees the prescription, a lot's certificate of analysis by the bench.
+    "attachments.prescription_upload": PHARMACY_TEAM,
+    "attachments.prescription_file": PHARMACY_TEAM,
+    "attachments.lot_upload": CLINICAL,
+    "attachments.lot_file": CLINICAL,
 }
 
 

@@ -94,4 +94,8 @@ def load(instance_path: str) -> dict:
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
         # The inventory page lists lots expiring within this many days.
         "EXPIRY_WARNING_DAYS": int(os.environ.get("EXPIRY_WARNING_DAYS", "60")),
+        # Attached documents (scanned prescriptions, certificates of analysis) live outside the
+        # database; only an upload to them may be larger than MAX_CONTENT_LENGTH.
+        "ATTACHMENTS_DIR": os.environ.get("ATTACHMENTS_DIR") or str(ipath / "attachments"),
+        "ATTACHMENT_MAX_BYTES": int(os.environ.get("ATTACHMENT_MAX_BYTES", str(10 * 1024 * 1024))),
     }

@@ -92,6 +92,7 @@ def app(backend, tmp_path, pg_schema, request):
             "SECRET_KEY": "test-secret-key-" + "x" * 32,
             "PASSWORD_HASHER": FAST_HASHER,
             "SERVER_NAME": None,
+            "ATTACHMENTS_DIR": str(tmp_path / "attachments"),
         }
     )
     application.test_client_class = CsrfClient

@@ -15,10 +15,12 @@ from .formulas import Formula, FormulaIngredient
 from .handout import FinalCheck, Handout, LabelScan
 from .inventory import Balance, Ingredient, IngredientLot, LotAdjustment
 from .people import ROLES, ApiToken, PharmacyProfile, User, UserRole, UserSession
+from .records import Attachment
 
 __all__ = [
     "ROLES",
     "ApiToken",
+    "Attachment",
     "AuditEvent",
     "Balance",
     "Batch",

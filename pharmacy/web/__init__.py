@@ -40,3 +40,7 @@ def register_blueprints(app: Flask) -> None:
     from . import scan
 
     app.register_blueprint(scan.bp)
+
+    from . import attachments
+
+    app.register_blueprint(attachments.bp)
