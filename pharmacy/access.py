@@ -128,6 +128,18 @@ POLICY: dict[str, str | frozenset[str]] = {
     "attachments.prescription_file": PHARMACY_TEAM,
     "attachments.lot_upload": CLINICAL,
     "attachments.lot_file": CLINICAL,
+    # Facility logs: the bench reads temperatures, stores, cleans and checks balances daily;
+    # pharmacists decide holds; pharmacists and administrators add units and calibrations.
+    "facility.index": EQUIPMENT_VIEW,
+    "facility.new_unit": EQUIPMENT_EDIT,
+    "facility.unit": EQUIPMENT_VIEW,
+    "facility.reading": CLINICAL,
+    "facility.place": CLINICAL,
+    "facility.decide_hold": PHARMACIST,
+    "facility.cleaning": CLINICAL,
+    "equipment.balance_log": EQUIPMENT_VIEW,
+    "equipment.daily_check": CLINICAL,
+    "equipment.calibration": EQUIPMENT_EDIT,
 }
 
 
@@ -162,6 +174,7 @@ def nav_items(roles: frozenset[str]) -> list[tuple[str, str]]:
         ("batches.trace", "Recall trace"),
         ("inventory.overview", "Inventory"),
         ("equipment.balances", "Balances"),
+        ("facility.index", "Facility"),
         ("admin.users", "Users"),
         ("admin.audit_trail", "Audit trail"),
         ("admin.profile", "Pharmacy"),

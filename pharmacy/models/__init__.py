@@ -15,7 +15,16 @@ from .formulas import Formula, FormulaIngredient
 from .handout import FinalCheck, Handout, LabelScan
 from .inventory import Balance, Ingredient, IngredientLot, LotAdjustment
 from .people import ROLES, ApiToken, PharmacyProfile, User, UserRole, UserSession
-from .records import Attachment
+from .records import (
+    Attachment,
+    BalanceCalibration,
+    BalanceCheck,
+    CleaningRecord,
+    StorageHold,
+    StoragePlacement,
+    StorageUnit,
+    TemperatureReading,
+)
 
 __all__ = [
     "ROLES",
@@ -44,6 +53,13 @@ __all__ = [
     "ScreeningFinding",
     "SequenceCounter",
     "TitrationStep",
+    "BalanceCalibration",
+    "BalanceCheck",
+    "CleaningRecord",
+    "StorageHold",
+    "StoragePlacement",
+    "StorageUnit",
+    "TemperatureReading",
     "User",
     "UserRole",
     "UserSession",

@@ -44,3 +44,7 @@ def register_blueprints(app: Flask) -> None:
     from . import attachments
 
     app.register_blueprint(attachments.bp)
+
+    from . import facility
+
+    app.register_blueprint(facility.bp)

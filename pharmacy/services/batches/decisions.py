@@ -29,6 +29,13 @@ def release(session: Session, actor: User, batch: Batch, note: str = "") -> Batc
             f"Batch {batch.batch_number} passed its beyond-use date "
             f"{batch.beyond_use_date.isoformat()}; reject it."
         )
+    from ..facility import open_hold
+
+    if open_hold(session, batch_id=batch.id) is not None:
+        raise TransitionNotAllowed(
+            f"Batch {batch.batch_number} is on hold after a temperature excursion; decide the "
+            "hold first (Facility page)."
+        )
     bad = [u.lot for u in batch.lot_usages if u.lot.status in ("recalled", "rejected")]
     if bad:
         raise TransitionNotAllowed(
