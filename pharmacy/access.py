@@ -140,6 +140,8 @@ POLICY: dict[str, str | frozenset[str]] = {
     "equipment.balance_log": EQUIPMENT_VIEW,
     "equipment.daily_check": CLINICAL,
     "equipment.calibration": EQUIPMENT_EDIT,
+    # The inspector's export holds patients' prescriptions and the whole audit trail.
+    "records.export": EQUIPMENT_EDIT,
 }
 
 
@@ -177,6 +179,7 @@ def nav_items(roles: frozenset[str]) -> list[tuple[str, str]]:
         ("facility.index", "Facility"),
         ("admin.users", "Users"),
         ("admin.audit_trail", "Audit trail"),
+        ("records.export", "Inspector export"),
         ("admin.profile", "Pharmacy"),
     ]
     return [(ep, label) for ep, label in items if allows(POLICY.get(ep), roles)]

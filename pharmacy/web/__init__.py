@@ -48,3 +48,7 @@ def register_blueprints(app: Flask) -> None:
     from . import facility
 
     app.register_blueprint(facility.bp)
+
+    from . import records
+
+    app.register_blueprint(records.bp)
