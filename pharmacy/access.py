@@ -142,6 +142,9 @@ POLICY: dict[str, str | frozenset[str]] = {
     "equipment.calibration": EQUIPMENT_EDIT,
     # The inspector's export holds patients' prescriptions and the whole audit trail.
     "records.export": EQUIPMENT_EDIT,
+    # Everyone sees who is trained for what; pharmacists and administrators record training.
+    "training.index": EVERYONE,
+    "training.record": EQUIPMENT_EDIT,
 }
 
 
@@ -177,6 +180,7 @@ def nav_items(roles: frozenset[str]) -> list[tuple[str, str]]:
         ("inventory.overview", "Inventory"),
         ("equipment.balances", "Balances"),
         ("facility.index", "Facility"),
+        ("training.index", "Training"),
         ("admin.users", "Users"),
         ("admin.audit_trail", "Audit trail"),
         ("records.export", "Inspector export"),

@@ -23,6 +23,23 @@ from .services import accounts, audit
 
 DEMO_PASSWORD = "demo-Ldn-2026!x"
 
+
+def _train(session, user) -> None:
+    """Demo staff are trained for what their role does, so the demo runs end to end."""
+    from .services import training
+
+    tasks = (
+        ("compounding", "final_check", "release")
+        if "pharmacist" in user.roles
+        else ("compounding",)
+        if "technician" in user.roles
+        else ()
+    )
+    training.record_initial(
+        session, "demo-data", user, tasks, date.today() - timedelta(days=60), "demo set-up"
+    )
+
+
 DEMO_USERS = [
     ("pharmacist", "Patricia Chen", "PC", ("pharmacist", "admin")),
     ("pharmacist2", "Omar Haddad", "OH", ("pharmacist",)),
@@ -48,12 +65,13 @@ def load_demo(session: Session, hasher_params: dict | None = None) -> list[str]:
     for username, name, initials, roles in DEMO_USERS:
         if session.scalar(select(User).where(User.username == username)):
             continue
-        accounts.create_user(
+        user = accounts.create_user(
             session,
             "demo-data",
             accounts.NewUser(username, name, initials, DEMO_PASSWORD, roles),
             hasher_params,
         )
+        _train(session, user)
         out.append(f"user {username} ({', '.join(roles)}) password {DEMO_PASSWORD}")
     pharmacist = session.scalar(select(User).where(User.username == "pharmacist"))
     if session.scalar(select(Patient).limit(1)) is None:
@@ -387,8 +405,7 @@ def _prescriptions(session: Session) -> None:
     prescriptions.verify(session, pharmacist, ellis, today=today)
     orders.transition(session, tech, ellis.orders[0], "in_compounding")
     # Fibromyalgia; on tramadol, so screening finds a contraindication: waits for a pharmacist.
-    enter(by_last["Okoro"], ng, refills_authorized=2, indication="Fibromyalgia",
-          icd10_code="M79.7")
+    enter(by_last["Okoro"], ng, refills_authorized=2, indication="Fibromyalgia", icd10_code="M79.7")
     # Multiple sclerosis, oral solution; breastfeeding warning; ready for pick-up.
     # 3 mg a dose of the 1 mg/mL solution: "Take 3 mL (3 mg) by mouth once daily at bedtime."
     fernandez = enter(

@@ -3,7 +3,10 @@
 The bytes live outside the database (ATTACHMENTS_DIR) named by their SHA-256; each row keeps
 checksum, size and the type detected from the content. Rows are never edited or deleted: a
 replacement is the next version. Storage units with temperature readings, what is stored where,
-holds after an excursion, the cleaning log, balance daily checks and calibrations.
+holds after an excursion, the cleaning log, balance daily checks and calibrations, and
+training records (compounding, final check, release; initial then yearly). No training is
+invented for existing users: after this upgrade a pharmacist or administrator records it on the
+Training page before anyone compounds, checks or releases.
 No existing rows need migrating.
 
 Revision ID: 0015
@@ -267,8 +270,45 @@ def upgrade():
         batch_op.create_index(batch_op.f("ix_storage_placement_lot_id"), ["lot_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_storage_placement_unit_id"), ["unit_id"], unique=False)
 
+    op.create_table(
+        "training_record",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("task", sa.String(length=20), nullable=False),
+        sa.Column("kind", sa.String(length=10), nullable=False),
+        sa.Column("completed_on", sa.Date(), nullable=False),
+        sa.Column("valid_until", sa.Date(), nullable=False),
+        sa.Column("notes", sa.String(length=200), nullable=True),
+        sa.Column("recorded_by_id", sa.Integer(), nullable=True),
+        sa.Column("recorded_by", sa.String(length=120), nullable=False),
+        sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+        sa.CheckConstraint(
+            "kind IN ('initial', 'annual')", name=op.f("ck_training_record_kind_known")
+        ),
+        sa.CheckConstraint(
+            "task IN ('compounding', 'final_check', 'release')",
+            name=op.f("ck_training_record_task_known"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["recorded_by_id"],
+            ["user_account.id"],
+            name=op.f("fk_training_record_recorded_by_id_user_account"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["user_account.id"], name=op.f("fk_training_record_user_id_user_account")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_training_record")),
+    )
+    with op.batch_alter_table("training_record", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_training_record_user_id"), ["user_id"], unique=False)
+
 
 def downgrade():
+
+    with op.batch_alter_table("training_record", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_training_record_user_id"))
+
+    op.drop_table("training_record")
 
     with op.batch_alter_table("storage_placement", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_storage_placement_unit_id"))

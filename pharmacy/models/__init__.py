@@ -24,6 +24,7 @@ from .records import (
     StoragePlacement,
     StorageUnit,
     TemperatureReading,
+    TrainingRecord,
 )
 
 __all__ = [
@@ -53,6 +54,7 @@ __all__ = [
     "ScreeningFinding",
     "SequenceCounter",
     "TitrationStep",
+    "TrainingRecord",
     "BalanceCalibration",
     "BalanceCheck",
     "CleaningRecord",

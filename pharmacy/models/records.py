@@ -175,3 +175,25 @@ class BalanceCalibration(Base):
     certificate: Mapped[str | None] = mapped_column(String(80))
     recorded_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class TrainingRecord(Base):
+    """A person's training for a task (initial, then yearly), signed off by a pharmacist or an
+    administrator. Never edited: a correction is a new record."""
+
+    __tablename__ = "training_record"
+    __table_args__ = (
+        CheckConstraint("task IN ('compounding', 'final_check', 'release')", name="task_known"),
+        CheckConstraint("kind IN ('initial', 'annual')", name="kind_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    task: Mapped[str] = mapped_column(String(20))
+    kind: Mapped[str] = mapped_column(String(10))
+    completed_on: Mapped[date] = mapped_column(Date)
+    valid_until: Mapped[date] = mapped_column(Date)
+    notes: Mapped[str | None] = mapped_column(String(200))
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    recorded_by: Mapped[str] = mapped_column(String(120))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

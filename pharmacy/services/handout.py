@@ -22,7 +22,7 @@ from ..domain import lifecycle
 from ..domain.errors import FieldError, TransitionNotAllowed, ValidationFailed
 from ..models import Dispense, FinalCheck, Handout, LabelPrint, LabelScan, Order, User
 from ..models.handout import COUNSEL_OUTCOMES
-from . import audit, documents, rescreen
+from . import audit, documents, rescreen, training
 from . import orders as order_service
 
 # A dispensing label or a titration kit's labels: either carries the order's barcode.
@@ -121,6 +121,7 @@ def final_check(
     Refused: not a pharmacist, not ready, any discrepancy, a refused screening finding, or a
     new contraindication without an override reason (MIN_REASON characters)."""
     lifecycle.check_transition("order", order.status, "checked", roles=actor.roles)
+    training.require_current(session, actor, "final_check", today)
     view = check_view(session, order, today)
     if view.discrepancies:
         raise ValidationFailed(view.discrepancies)

@@ -52,3 +52,7 @@ def register_blueprints(app: Flask) -> None:
     from . import records
 
     app.register_blueprint(records.bp)
+
+    from . import training
+
+    app.register_blueprint(training.bp)

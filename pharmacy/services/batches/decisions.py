@@ -11,7 +11,7 @@ from ...database import utcnow
 from ...domain import lifecycle
 from ...domain.errors import TransitionNotAllowed, ValidationFailed
 from ...models import Batch, BatchLotUsage, Dispense, IngredientLot, Order, User
-from .. import audit, inventory
+from .. import audit, inventory, training
 from .. import orders as order_service
 from .common import RECALL_HOLD_STATUSES, _is_independent, _lock_batch, _lock_orders, _move
 
@@ -19,6 +19,7 @@ from .common import RECALL_HOLD_STATUSES, _is_independent, _lock_batch, _lock_or
 def release(session: Session, actor: User, batch: Batch, note: str = "") -> Batch:
     batch = _lock_batch(session, batch.id)
     lifecycle.check_transition("batch", batch.status, "released", roles=actor.roles)
+    training.require_current(session, actor, "release")
     if not _is_independent(actor, batch):
         raise TransitionNotAllowed(
             f"Batch {batch.batch_number}: you compounded or weighed this batch; another "
