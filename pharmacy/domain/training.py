@@ -43,4 +43,4 @@ def status(records: Iterable[Record], task: str, on: date) -> tuple[bool, str]:
             f"the training for {TASKS[task]} expired on {until.isoformat()} "
             f"(last on {last.isoformat()}; it is repeated every year)"
         )
-    return True, f"current until {until.isoformat()}"
+    return True, f"until {until.isoformat()}"

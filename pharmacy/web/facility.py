@@ -91,11 +91,15 @@ def reading(unit_id: int):
             status, held = reading.status, len(holds)
     except ValidationFailed as exc:
         return _unit_page(row, _errors(exc), 422)
-    if status == "excursion":
+    if status == "excursion" and held:
         flash(
-            f"Temperature excursion recorded: {held} lot(s)/batch(es) stored here are on hold "
+            f"Temperature excursion recorded: {held} lot(s) or batch(es) stored here are on hold "
             "until a pharmacist decides.",
             "warning",
+        )
+    elif status == "excursion":
+        flash(
+            "Temperature excursion recorded; nothing recorded as stored here was held.", "warning"
         )
     else:
         flash(f"Reading recorded ({status.replace('_', ' ')}).", "success")

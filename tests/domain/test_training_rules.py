@@ -15,7 +15,7 @@ def test_no_initial_training_is_not_current():
 
 def test_current_for_a_year_then_renewed_by_the_yearly_refresher():
     initial = Record("compounding", "initial", date(2025, 12, 1))
-    assert status([initial], "compounding", ON) == (True, "current until 2026-12-01")
+    assert status([initial], "compounding", ON) == (True, "until 2026-12-01")
     ok, why = status([initial], "compounding", date(2026, 12, 2))
     assert not ok and "expired on 2026-12-01" in why
     annual = Record("compounding", "annual", date(2026, 11, 20))
