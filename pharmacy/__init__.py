@@ -43,6 +43,11 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     db.init_app(app)
     migrate.init_app(app, db, directory=_migrations_dir(), render_as_batch=True, compare_type=True)
+    from .web.attachments import allow_attachment_size
+
+    # Before the CSRF check reads the form: only an attachment upload may exceed
+    # MAX_CONTENT_LENGTH (up to ATTACHMENT_MAX_BYTES).
+    app.before_request(allow_attachment_size)
     csrf.init_app(app)
     _init_login(app)
 

@@ -179,6 +179,29 @@ POLICY: dict[str, str | frozenset[str]] = {
     "reports.pdf": MANAGERS,
     "reports.csv": MANAGERS,
     "printing.lot_label": CLINICAL,
+    # Attached documents follow their owner's page: the original prescription is seen by whoever
+    # sees the prescription, a lot's certificate of analysis by the bench.
+    "attachments.prescription_upload": PHARMACY_TEAM,
+    "attachments.prescription_file": PHARMACY_TEAM,
+    "attachments.lot_upload": CLINICAL,
+    "attachments.lot_file": CLINICAL,
+    # Facility logs: the bench reads temperatures, stores, cleans and checks balances daily;
+    # pharmacists decide holds; pharmacists and administrators add units and calibrations.
+    "facility.index": EQUIPMENT_VIEW,
+    "facility.new_unit": EQUIPMENT_EDIT,
+    "facility.unit": EQUIPMENT_VIEW,
+    "facility.reading": CLINICAL,
+    "facility.place": CLINICAL,
+    "facility.decide_hold": PHARMACIST,
+    "facility.cleaning": CLINICAL,
+    "equipment.balance_log": EQUIPMENT_VIEW,
+    "equipment.daily_check": CLINICAL,
+    "equipment.calibration": EQUIPMENT_EDIT,
+    # The inspector's export holds patients' prescriptions and the whole audit trail.
+    "records.export": EQUIPMENT_EDIT,
+    # Everyone sees who is trained for what; pharmacists and administrators record training.
+    "training.index": EVERYONE,
+    "training.record": EQUIPMENT_EDIT,
 }
 
 
@@ -215,8 +238,11 @@ def nav_items(roles: frozenset[str]) -> list[tuple[str, str]]:
         ("inventory.overview", "Inventory"),
         ("equipment.balances", "Balances"),
         ("reports.index", "Reports"),
+        ("facility.index", "Facility"),
+        ("training.index", "Training"),
         ("admin.users", "Users"),
         ("admin.audit_trail", "Audit trail"),
+        ("records.export", "Inspector export"),
         ("admin.profile", "Pharmacy"),
     ]
     return [(ep, label) for ep, label in items if allows(POLICY.get(ep), roles)]

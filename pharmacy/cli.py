@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
@@ -160,3 +162,59 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(audit_cli)
     app.cli.add_command(demo_data_command)
     app.cli.add_command(bench_data_command)
+    app.cli.add_command(backup_command)
+    app.cli.add_command(export_command)
+
+
+@click.command("backup")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Directory to write the backup into (default: instance/backups).",
+)
+@with_appcontext
+def backup_command(out_dir: Path | None):
+    """Back up the database (SQLite online backup / pg_dump) and the attachments."""
+    from .extensions import db
+    from .services import backup
+
+    out_dir = out_dir or Path(current_app.instance_path) / "backups"
+    try:
+        result = backup.backup(
+            db.session,
+            current_app.config["SQLALCHEMY_DATABASE_URI"],
+            Path(current_app.config["ATTACHMENTS_DIR"]),
+            out_dir,
+        )
+    except backup.BackupError as exc:
+        click.echo(f"error: {exc}", err=True)
+        raise SystemExit(1) from None
+    click.echo(f"backup written to {result.path}")
+    for table, n in result.counts.items():
+        click.echo(f"  {table}: {n} rows")
+
+
+@click.command("export")
+@click.option("--out", "out_file", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("--since", default=None, help="Only records from this date (YYYY-MM-DD).")
+@with_appcontext
+def export_command(out_file: Path, since: str | None):
+    """Export batches, prescriptions and the audit trail (CSV and JSON) in a zip for an
+    inspector."""
+    from .database import unit_of_work
+    from .services import audit, backup
+
+    try:
+        since_date = backup.parse_since(since)
+    except ValueError:
+        click.echo(f"error: --since: {since!r} is not a date (use YYYY-MM-DD)", err=True)
+        raise SystemExit(2) from None
+    with unit_of_work() as s:
+        data, counts = backup.export_records(s, since_date)
+        audit.record(s, "cli", "records.export", "export", None, None, {"rows": counts})
+    out_file.write_bytes(data)
+    click.echo(f"export written to {out_file}")
+    for name, n in counts.items():
+        click.echo(f"  {name}: {n} rows")

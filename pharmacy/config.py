@@ -118,4 +118,8 @@ def load(instance_path: str) -> dict:
         "API_TOKEN_DAYS": _int_env("API_TOKEN_DAYS", 90, 1),
         # The zone people read times in (audit trail, reports); empty: the server's zone.
         "TIMEZONE": os.environ.get("PHARMACY_TIMEZONE", ""),
+        # Attached documents (scanned prescriptions, certificates of analysis) live outside the
+        # database; only an upload to them may be larger than MAX_CONTENT_LENGTH.
+        "ATTACHMENTS_DIR": os.environ.get("ATTACHMENTS_DIR") or str(ipath / "attachments"),
+        "ATTACHMENT_MAX_BYTES": int(os.environ.get("ATTACHMENT_MAX_BYTES", str(10 * 1024 * 1024))),
     }

@@ -24,6 +24,23 @@ from .services.signatures import SignOff
 
 DEMO_PASSWORD = "demo-Ldn-2026!x"
 
+
+def _train(session, user) -> None:
+    """Demo staff are trained for what their role does, so the demo runs end to end."""
+    from .services import training
+
+    tasks = (
+        ("compounding", "final_check", "release")
+        if "pharmacist" in user.roles
+        else ("compounding",)
+        if "technician" in user.roles
+        else ()
+    )
+    training.record_initial(
+        session, "demo-data", user, tasks, date.today() - timedelta(days=60), "demo set-up"
+    )
+
+
 DEMO_USERS = [
     ("pharmacist", "Patricia Chen", "PC", ("pharmacist", "admin")),
     ("pharmacist2", "Omar Haddad", "OH", ("pharmacist",)),
@@ -49,12 +66,13 @@ def load_demo(session: Session, hasher_params: dict | None = None) -> list[str]:
     for username, name, initials, roles in DEMO_USERS:
         if session.scalar(select(User).where(User.username == username)):
             continue
-        accounts.create_user(
+        user = accounts.create_user(
             session,
             "demo-data",
             accounts.NewUser(username, name, initials, DEMO_PASSWORD, roles),
             hasher_params,
         )
+        _train(session, user)
         out.append(f"user {username} ({', '.join(roles)}) password {DEMO_PASSWORD}")
     pharmacist = session.scalar(select(User).where(User.username == "pharmacist"))
     if session.scalar(select(Patient).limit(1)) is None:

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from pharmacy.database import unit_of_work
 from pharmacy.demo import load_demo
+from pharmacy.domain.training import TASKS
 from pharmacy.extensions import db
 from pharmacy.models import (
     Balance,
@@ -22,7 +23,7 @@ from pharmacy.models import (
     Prescription,
     User,
 )
-from pharmacy.services import accounts
+from pharmacy.services import accounts, training
 from tests.support import FAST_HASHER, PASSWORD
 
 TODAY = date.today()
@@ -34,12 +35,13 @@ def seed(app) -> dict:
     with app.app_context(), unit_of_work() as s:
         load_demo(s, FAST_HASHER)
         if s.scalar(select(User).where(User.username == "checker")) is None:
-            accounts.create_user(
+            checker = accounts.create_user(
                 s,
                 "test",
                 accounts.NewUser("checker", "Chris Checker", "CC", PASSWORD, ("pharmacist",)),
                 FAST_HASHER,
             )
+            training.record_initial(s, "test", checker, TASKS, TODAY - timedelta(days=30))
     with app.app_context():
         s = db.session
         lots = {lot.lot_number: lot.id for lot in s.scalars(select(IngredientLot))}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from datetime import date, timedelta
 
 import pytest
 from flask.testing import FlaskClient
@@ -99,6 +100,7 @@ def app(backend, tmp_path, pg_schema, request):
             "SECRET_KEY": "test-secret-key-" + "x" * 32,
             "PASSWORD_HASHER": FAST_HASHER,
             "SERVER_NAME": None,
+            "ATTACHMENTS_DIR": str(tmp_path / "attachments"),
         }
     )
     application.test_client_class = CsrfClient
@@ -126,8 +128,9 @@ def client(app) -> CsrfClient:
 @pytest.fixture
 def pharmacy(app):
     """The pharmacy profile and one user per role; returns {username: user id}."""
+    from pharmacy.domain.training import TASKS
     from pharmacy.models import PharmacyProfile
-    from pharmacy.services import accounts
+    from pharmacy.services import accounts, training
 
     users = {}
     with app.app_context(), unit_of_work() as s:
@@ -140,14 +143,17 @@ def pharmacy(app):
             )
         )
         for username, roles in ROLE_USERS.items():
-            users[username] = accounts.create_user(
+            user = accounts.create_user(
                 s,
                 "test",
                 accounts.NewUser(
                     username, username.title() + " User", username[:2].upper(), PASSWORD, roles
                 ),
                 FAST_HASHER,
-            ).id
+            )
+            # Everyone is trained, so a test is about its own rule, not about training.
+            training.record_initial(s, "test", user, TASKS, date.today() - timedelta(days=30))
+            users[username] = user.id
     return users
 
 

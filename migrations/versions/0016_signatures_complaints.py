@@ -5,14 +5,14 @@ Existing verifications, approvals, releases and final checks keep no signature r
 made before signing existed, and nothing is invented for them.
 
 Revision ID: 0016
-Revises: 0014
+Revises: 0015
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0016"
-down_revision = "0014"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 

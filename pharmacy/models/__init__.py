@@ -15,6 +15,17 @@ from .formulas import Formula, FormulaIngredient
 from .handout import FinalCheck, Handout, LabelScan
 from .inventory import Balance, Ingredient, IngredientLot, LotAdjustment
 from .people import ROLES, ApiToken, PharmacyProfile, User, UserRole, UserSession
+from .records import (
+    Attachment,
+    BalanceCalibration,
+    BalanceCheck,
+    CleaningRecord,
+    StorageHold,
+    StoragePlacement,
+    StorageUnit,
+    TemperatureReading,
+    TrainingRecord,
+)
 from .security import SignInAttempt
 from .signatures import Complaint, ElectronicSignature
 
@@ -22,6 +33,7 @@ __all__ = [
     "ROLES",
     "ApiToken",
     "AuditChainHead",
+    "Attachment",
     "AuditEvent",
     "Balance",
     "Batch",
@@ -49,6 +61,14 @@ __all__ = [
     "SequenceCounter",
     "SignInAttempt",
     "TitrationStep",
+    "TrainingRecord",
+    "BalanceCalibration",
+    "BalanceCheck",
+    "CleaningRecord",
+    "StorageHold",
+    "StoragePlacement",
+    "StorageUnit",
+    "TemperatureReading",
     "User",
     "UserRole",
     "UserSession",

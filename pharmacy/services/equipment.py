@@ -1,4 +1,5 @@
-"""Balances: readability, minimum weighable quantity (MWQ) and calibration due date.
+"""Balances: readability, minimum weighable quantity (MWQ), calibration due date, the daily
+check with a check weight and the calibration history.
 
 A balance may be chosen for a batch only while it is active and its calibration is not past
 due (usable up to and including the due date). The batch screen calls `usable_balances`
@@ -13,10 +14,11 @@ from datetime import date
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from ..domain import facility as facility_rules
 from ..domain.balance_protocol import PROTOCOLS
 from ..domain.bounds import date_problem
 from ..domain.errors import FieldError, ValidationFailed
-from ..models import Balance, User
+from ..models import Balance, BalanceCalibration, BalanceCheck, User
 from . import audit
 from .inventory import Page, _page, _text, parse_quantity
 
@@ -172,3 +174,108 @@ def list_balances(session: Session, page: int = 1, per_page: int = 50) -> Page:
         per_page,
         stocks=False,
     )
+
+
+# ---------------------------------------------------------------- daily checks and calibration
+
+
+def record_daily_check(
+    session: Session, actor: User, balance: Balance, nominal_mg, reading_mg, tolerance_mg
+) -> BalanceCheck:
+    """The daily check with a check weight. Outside the tolerance the balance goes out of
+    service at once (it can no longer be chosen for a batch) until it is calibrated again."""
+    errors: list[FieldError] = []
+    nominal = parse_quantity(nominal_mg, "nominal_mg", errors)
+    reading = parse_quantity(reading_mg, "reading_mg", errors, allow_zero=True)
+    tolerance = parse_quantity(tolerance_mg, "tolerance_mg", errors)
+    if errors:
+        raise ValidationFailed(errors)
+    passed = facility_rules.check_weight_passes(nominal, reading, tolerance)
+    check = BalanceCheck(
+        balance_id=balance.id,
+        nominal_mg=nominal,
+        reading_mg=reading,
+        tolerance_mg=tolerance,
+        passed=passed,
+        checked_by_id=actor.id,
+    )
+    session.add(check)
+    session.flush()
+    audit.record(
+        session, actor, "balance.daily_check", "balance", balance.id, None, audit.snapshot(check)
+    )
+    if not passed and balance.active:
+        balance.active = False
+        session.flush()
+        audit.record(
+            session,
+            actor,
+            "balance.out_of_service",
+            "balance",
+            balance.id,
+            {"active": True},
+            {"active": False},
+            reason=f"daily check read {reading} mg for {nominal} mg (tolerance ±{tolerance} mg)",
+        )
+    return check
+
+
+def record_calibration(
+    session: Session,
+    actor: User,
+    balance: Balance,
+    calibrated_on,
+    next_due,
+    performed_by: str,
+    certificate: str = "",
+) -> BalanceCalibration:
+    """A calibration sets the next due date and puts the balance back in service."""
+    errors: list[FieldError] = []
+    done = _parse_date(calibrated_on, "calibrated_on", errors)
+    due = _parse_date(next_due, "next_due", errors)
+    if done and due and due <= done:
+        errors.append(FieldError("next_due", "must be after the calibration date"))
+    if done and done > date.today():
+        errors.append(FieldError("calibrated_on", "cannot be in the future"))
+    if not _text(performed_by):
+        errors.append(FieldError("performed_by", "is required"))
+    if errors:
+        raise ValidationFailed(errors)
+    row = BalanceCalibration(
+        balance_id=balance.id,
+        calibrated_on=done,
+        next_due=due,
+        performed_by=_text(performed_by)[:120],
+        certificate=_text(certificate)[:80] or None,
+        recorded_by_id=actor.id,
+    )
+    session.add(row)
+    old = {"calibration_due": balance.calibration_due, "active": balance.active}
+    balance.calibration_due, balance.active = due, True
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "balance.calibrate",
+        "balance",
+        balance.id,
+        old,
+        {"calibration_due": due, "active": True, "calibration": row.id},
+    )
+    return row
+
+
+def history(session: Session, balance_id: int, limit: int = 50) -> tuple[list, list]:
+    checks = session.scalars(
+        select(BalanceCheck)
+        .where(BalanceCheck.balance_id == balance_id)
+        .order_by(BalanceCheck.checked_at.desc(), BalanceCheck.id.desc())
+        .limit(limit)
+    )
+    calibrations = session.scalars(
+        select(BalanceCalibration)
+        .where(BalanceCalibration.balance_id == balance_id)
+        .order_by(BalanceCalibration.calibrated_on.desc(), BalanceCalibration.id.desc())
+        .limit(limit)
+    )
+    return list(checks), list(calibrations)

@@ -22,7 +22,7 @@ from ..domain import lifecycle
 from ..domain.errors import FieldError, TransitionNotAllowed, ValidationFailed
 from ..models import Dispense, FinalCheck, Handout, LabelPrint, LabelScan, Order, User
 from ..models.handout import COUNSEL_OUTCOMES
-from . import audit, documents, rescreen, signatures
+from . import audit, documents, rescreen, signatures, training
 from . import orders as order_service
 
 # A dispensing label or a titration kit's labels: either carries the order's barcode.
@@ -123,6 +123,7 @@ def final_check(
     new contraindication without an override reason (MIN_REASON characters)."""
     lifecycle.check_transition("order", order.status, "checked", roles=actor.roles)
     signatures.check_password(actor, sign)
+    training.require_current(session, actor, "final_check", today)
     view = check_view(session, order, today)
     if view.discrepancies:
         raise ValidationFailed(view.discrepancies)

@@ -510,6 +510,14 @@ def set_lot_status(
             "status",
             f"lot {lot.lot_number} expired on {lot.expires_on.isoformat()}; it cannot be released",
         )
+    from .facility import open_hold
+
+    if target == "released" and open_hold(session, lot_id=lot.id) is not None:
+        raise ValidationFailed.single(
+            "status",
+            f"lot {lot.lot_number} is on hold after a temperature excursion; decide the hold "
+            "on the Facility page",
+        )
     old = {"status": lot.status, "status_reason": lot.status_reason}
     lot.status = target
     lot.status_reason = reason

@@ -48,3 +48,18 @@ def register_blueprints(app: Flask) -> None:
     from . import reports
 
     app.register_blueprint(reports.bp)
+    from . import attachments
+
+    app.register_blueprint(attachments.bp)
+
+    from . import facility
+
+    app.register_blueprint(facility.bp)
+
+    from . import records
+
+    app.register_blueprint(records.bp)
+
+    from . import training
+
+    app.register_blueprint(training.bp)

@@ -91,3 +91,68 @@ def edit_balance(balance_id: int):
     elif request.method == "POST":
         status = 422
     return render_template("equipment/balance_form.html", form=form, balance=row), status
+
+
+def _log_page(row: Balance, errors=None, status=200):
+    checks, calibrations = service.history(db.session, row.id)
+    return render_template(
+        "equipment/balance_log.html",
+        balance=row,
+        checks=checks,
+        calibrations=calibrations,
+        problems=service.balance_problems(row, date.today()),
+        errors=errors or {},
+        form=request.form,
+    ), status
+
+
+@bp.route("/balances/<int:balance_id>/log")
+def balance_log(balance_id: int):
+    return _log_page(db.session.get(Balance, balance_id) or abort(404))
+
+
+@bp.route("/balances/<int:balance_id>/check", methods=["POST"])
+def daily_check(balance_id: int):
+    row = db.session.get(Balance, balance_id) or abort(404)
+    f = request.form
+    try:
+        with unit_of_work() as s:
+            check = service.record_daily_check(
+                s,
+                current_user,
+                row,
+                f.get("nominal_mg"),
+                f.get("reading_mg"),
+                f.get("tolerance_mg"),
+            )
+            passed = check.passed
+    except ValidationFailed as exc:
+        return _log_page(row, {e.field: e.message for e in exc.errors}, 422)
+    if passed:
+        flash("Daily check passed.", "success")
+    else:
+        flash(
+            f"Daily check failed: balance {row.name} is out of service until calibrated.", "error"
+        )
+    return redirect(url_for("equipment.balance_log", balance_id=row.id))
+
+
+@bp.route("/balances/<int:balance_id>/calibration", methods=["POST"])
+def calibration(balance_id: int):
+    row = db.session.get(Balance, balance_id) or abort(404)
+    f = request.form
+    try:
+        with unit_of_work() as s:
+            service.record_calibration(
+                s,
+                current_user,
+                row,
+                f.get("calibrated_on"),
+                f.get("next_due"),
+                f.get("performed_by", ""),
+                f.get("certificate", ""),
+            )
+    except ValidationFailed as exc:
+        return _log_page(row, {e.field: e.message for e in exc.errors}, 422)
+    flash(f"Calibration recorded; balance {row.name} is in service.", "success")
+    return redirect(url_for("equipment.balance_log", balance_id=row.id))

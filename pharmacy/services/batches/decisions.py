@@ -11,7 +11,7 @@ from ...database import utcnow
 from ...domain import lifecycle
 from ...domain.errors import TransitionNotAllowed, ValidationFailed
 from ...models import Batch, BatchLotUsage, Dispense, IngredientLot, Order, User
-from .. import audit, inventory, signatures
+from .. import audit, inventory, signatures, training
 from .. import orders as order_service
 from .common import RECALL_HOLD_STATUSES, _is_independent, _lock_batch, _lock_orders, _move
 
@@ -41,6 +41,7 @@ def release(
     batch = _lock_batch(session, batch.id)
     lifecycle.check_transition("batch", batch.status, "released", roles=actor.roles)
     signatures.check_password(actor, sign)
+    training.require_current(session, actor, "release")
     if not _is_independent(actor, batch):
         raise TransitionNotAllowed(
             f"Batch {batch.batch_number}: you compounded or weighed this batch; another "
@@ -50,6 +51,13 @@ def release(
         raise TransitionNotAllowed(
             f"Batch {batch.batch_number} passed its beyond-use date "
             f"{batch.beyond_use_date.isoformat()}; reject it."
+        )
+    from ..facility import open_hold
+
+    if open_hold(session, batch_id=batch.id) is not None:
+        raise TransitionNotAllowed(
+            f"Batch {batch.batch_number} is on hold after a temperature excursion; decide the "
+            "hold first (Facility page)."
         )
     bad = [u.lot for u in batch.lot_usages if u.lot.status in ("recalled", "rejected")]
     if bad:

@@ -159,6 +159,18 @@ def _take(session: Session, batch: Batch, n: int, today: date) -> int:
     )
 
 
+def _check_storage_hold(batch: Batch) -> None:
+    from sqlalchemy.orm import object_session
+
+    from ..facility import open_hold
+
+    if open_hold(object_session(batch), batch_id=batch.id) is not None:
+        raise TransitionNotAllowed(
+            f"Batch {batch.batch_number} is on hold after a temperature excursion: a "
+            "pharmacist must release it back first (Facility page)."
+        )
+
+
 def _check_batch(batch: Batch, today: date) -> None:
     if batch.status != "released":
         raise TransitionNotAllowed(
@@ -170,6 +182,7 @@ def _check_batch(batch: Batch, today: date) -> None:
             f"Batch {batch.batch_number} passed its beyond-use date "
             f"{batch.beyond_use_date.isoformat()}."
         )
+    _check_storage_hold(batch)
 
 
 def _advance(session: Session, actor: User, order: Order, batch: Batch) -> None:

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from ...domain import lifecycle
 from ...domain.errors import ValidationFailed
 from ...models import Batch, BatchLotUsage, User
-from .. import audit
+from .. import audit, training
 from .. import orders as order_service
 from .checks import check_excipient_allergies
 from .common import (
@@ -133,6 +133,7 @@ def _attach_orders(session: Session, actor: User, batch: Batch, req: _Request) -
 
 def start_batch(session: Session, actor: User, inp: StartInput) -> Batch:
     """Run the engine on FEFO (or overridden) lots and save the batch with a frozen snapshot."""
+    training.require_current(session, actor, "compounding")
     req = _check_request(session, inp)
     # Locks, in the fixed order: the counter, then the lots.
     number = next_batch_number(session, req.formula.code, req.on)

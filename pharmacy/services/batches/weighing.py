@@ -14,7 +14,7 @@ from ...database import utcnow
 from ...domain import weighing
 from ...domain.errors import FieldError, TransitionNotAllowed, ValidationFailed
 from ...models import Balance, Batch, BatchLotUsage, User
-from .. import audit, scanning
+from .. import audit, scanning, training
 from .common import (
     MASS_UNITS,
     _label,
@@ -132,6 +132,7 @@ def _check_stock(session, lot_ids, changes) -> list[FieldError]:
 def record_weights(
     session: Session, actor: User, batch: Batch, entries: Sequence[WeightEntry]
 ) -> Batch:
+    training.require_current(session, actor, "compounding")
     # Fixed lock order: the batch's lots first, then the batch itself.
     lot_ids = sorted({u.lot_id for u in batch.lot_usages})
     _lock_lots(session, (), lot_ids)
