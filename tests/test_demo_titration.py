@@ -21,8 +21,6 @@ from pharmacy.models import (
     IngredientLot,
     LabelScan,
     Order,
-    Patient,
-    User,
 )
 from tests.batch_helpers import latest_batch, passing_weights, weights_data
 from tests.support import login
@@ -170,15 +168,45 @@ def test_the_demo_titration_prescription_goes_from_verified_to_handed_out(app, u
     label = " ".join(_text(resp.data).split())
     assert f"RPh: {initials}" in label
     assert rx_number in label
-    assert "Take 1 capsule (4.5 mg)" not in label.split("then")[0]  # never the top strength first
-    assert "1.5 mg" in label
+    assert "Naltrexone HCl 1.5 mg, 3 mg and 4.5 mg capsules · Qty: 60 capsules" in label
+    # The patient's own schedule through to the maintenance dose, never only the top dose.
+    assert (
+        "days 1-14 take 1 capsule (1.5 mg); days 15-28 take 1 capsule (3 mg); "
+        "from day 29 take 1 capsule (4.5 mg)" in label
+    )
+    assert "Batch/Lot: " + ", ".join(_batch_numbers(app, batches.values())) in label
 
     resp = tech.post(f"/print/orders/{oid}/titration-labels", data={})
     assert resp.status_code == 200, resp.get_data(as_text=True)[:500]
     kit = " ".join(_text(resp.data).split())
-    for step in ("1.5 mg", "3 mg", "4.5 mg"):
-        assert step in kit
-    assert "14" in kit
+    numbers = dict(zip(plan, _batch_numbers(app, batches.values()), strict=True))
+    for step, (mg, n, sig) in enumerate(
+        [
+            (
+                "1.5",
+                14,
+                "Take 1 capsule (1.5 mg) by mouth once daily at bedtime for 14 days; "
+                "then go on to step 2.",
+            ),
+            (
+                "3",
+                14,
+                "Take 1 capsule (3 mg) by mouth once daily at bedtime for 14 days; "
+                "then go on to step 3.",
+            ),
+            (
+                "4.5",
+                32,
+                "Take 1 capsule (4.5 mg) by mouth once daily at bedtime (maintenance dose).",
+            ),
+        ],
+        start=1,
+    ):
+        assert f"Step {step} of 3: {mg} mg daily" in kit
+        assert f"Naltrexone HCl {mg} mg capsules · Qty: {n} capsules" in kit
+        assert sig in kit
+        assert f"Batch/Lot: {numbers[mg]}" in kit
+    assert kit.count(f"RPh: {initials}") == 3
     resp = tech.post(f"/print/orders/{oid}/titration-calendar", data={})
     assert resp.status_code == 200, resp.get_data(as_text=True)[:500]
     calendar = " ".join(_text(resp.data).split())
@@ -186,8 +214,8 @@ def test_the_demo_titration_prescription_goes_from_verified_to_handed_out(app, u
     resp = tech.post(f"/print/prescriptions/{rx_id}/leaflet", data={})
     assert resp.status_code == 200, resp.get_data(as_text=True)[:500]
 
-    staff = user("staff")
-    resp = staff.post(f"/orders/{oid}/verify-label", data={"label_code": _number(app, oid)})
+    staff, number = user("staff"), _number(app, oid)
+    resp = staff.post(f"/orders/{oid}/verify-label", data={"label_code": number})
     assert resp.status_code == 200, resp.get_data(as_text=True)
     resp = rph.post(
         f"/orders/{oid}/hand-out",
@@ -200,11 +228,16 @@ def test_the_demo_titration_prescription_goes_from_verified_to_handed_out(app, u
     assert resp.status_code == 302, resp.get_data(as_text=True)
     with app.app_context():
         assert _order(app, oid).status == "dispensed"
-        scan_row = db.session.scalars(select(LabelScan).where(LabelScan.order_id == oid)).one()
-        assert scan_row.ok if hasattr(scan_row, "ok") else True
+        scanned = db.session.scalars(select(LabelScan).where(LabelScan.order_id == oid)).one()
+        assert (scanned.label_code, scanned.scanned_by.username) == (number, "staff")
         handout = db.session.scalars(select(Handout).where(Handout.order_id == oid)).one()
         assert handout.counsel_outcome == "accepted"
         assert handout.handed_out_by.username == "pharmacist"
+
+
+def _batch_numbers(app, ids) -> list[str]:
+    with app.app_context():
+        return [db.session.get(Batch, b).batch_number for b in ids]
 
 
 def _number(app, oid) -> str:
@@ -250,12 +283,16 @@ def test_the_demo_liquid_is_compounded_and_filled(app, user, demo):
     # The quarantined vehicle lot is released by a pharmacist first (receiving check).
     resp = rph.post(
         f"/inventory/lots/{vehicle_id}/decision",
-        data={"target": "released", "reason": "CoA checked against the specification"},
+        data={
+            "decision-target": "released",
+            "decision-reason": "CoA checked against the specification",
+        },
     )
     assert resp.status_code == 302, resp.get_data(as_text=True)
     form = {
         "formula_id": ids["sol"],
         "balance_id": ids["balance"],
+        "strength_basis": "hcl",
         "quantity": "100",
         "order_ids": [oid],
     }
@@ -268,10 +305,24 @@ def test_the_demo_liquid_is_compounded_and_filled(app, user, demo):
         assert _order(app, oid).status == "in_compounding"
     resp = tech.post(f"/batches/{bid}/weights", data=weights_data(app, bid))
     assert resp.status_code == 302, resp.get_data(as_text=True)
-    qc = {"final_volume_ml": "100", "appearance": "clear, colourless", "appearance_ok": "y"}
+    # 100 mg of API is below the balance's 120 mg minimum: the engine prepares twice the
+    # volume (99.8 mg x 2 weighed, q.s. to 200 mL) and 100 mL is dispensed.
+    with app.app_context():
+        usages = {u.role: u for u in db.session.get(Batch, bid).lot_usages}
+        assert (usages["active"].planned_quantity, usages["vehicle"].planned_quantity) == (
+            D("199.6"),
+            D("200"),
+        )
+    qc = {
+        "final_volume_ml": "200",
+        "appearance": "clear, colourless",
+        "appearance_ok": "y",
+        "units_made": "100",
+    }
     resp = tech.post(f"/batches/{bid}/qc", data=qc)
     assert resp.status_code == 302, resp.get_data(as_text=True)
-    assert rph2.post(f"/batches/{bid}/release").status_code == 302
+    resp = rph2.post(f"/batches/{bid}/release", follow_redirects=True)
+    assert "released" in resp.get_data(as_text=True), resp.get_data(as_text=True)
     resp = tech.post(f"/batches/{bid}/dispense", data={"order_id": oid, "quantity": "100"})
     assert resp.status_code == 302, resp.get_data(as_text=True)
     with app.app_context():
@@ -284,5 +335,36 @@ def test_the_demo_liquid_is_compounded_and_filled(app, user, demo):
     assert "3 mL (3 mg)" in label
     with app.app_context():
         assert _order(app, oid).status == "checked"
-        assert db.session.scalar(select(Patient.last_name).where(Patient.id > 0)) is not None
-        assert db.session.scalar(select(User.id).where(User.username == "pharmacist2"))
+        row = db.session.scalars(select(Dispense).where(Dispense.order_id == oid)).one()
+        assert (row.batch_id, row.quantity) == (bid, D("100"))
+        assert db.session.get(Batch, bid).units_remaining == 0
+
+
+@pytest.mark.parametrize("tolerance", [D("5"), None])
+def test_a_new_version_of_a_demo_formula_can_be_approved(app, user, demo, tolerance):
+    """The demo formulas carry the API weighing tolerance; a formula saved before the setting
+    existed (None) gets the default it was weighed at in its new version."""
+    from pharmacy.models import Formula
+
+    with app.app_context():
+        formula = db.session.scalar(select(Formula).where(Formula.code == "LDN-CAP"))
+        assert formula.api_tolerance_percent == D("5")
+        fid = formula.id
+    if tolerance is None:
+        from pharmacy.database import unit_of_work
+
+        with app.app_context(), unit_of_work() as s:
+            s.get(Formula, fid).api_tolerance_percent = None
+    rph = user("pharmacist")
+    assert rph.post(f"/formulas/{fid}/new-version").status_code == 302
+    with app.app_context():
+        draft = db.session.scalar(
+            select(Formula).where(Formula.code == "LDN-CAP", Formula.version == 2)
+        )
+        assert draft.status == "draft" and draft.api_tolerance_percent == D("5")
+        draft_id = draft.id
+    resp = rph.post(f"/formulas/{draft_id}/approve", follow_redirects=True)
+    assert resp.status_code == 200, resp.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(Formula, draft_id).status == "approved"
+        assert db.session.get(Formula, fid).status == "retired"
