@@ -120,12 +120,24 @@ def test_the_demo_titration_prescription_goes_from_verified_to_handed_out(app, u
         rx_id = order.prescription_id
     tech, rph, rph2 = user("technician"), user("pharmacist"), user("pharmacist2")
 
-    # A step batch may not be bigger-than-needed-only: the plan's strengths and amounts.
+    # 60 capsules in all: 14 of 1.5 mg, 14 of 3 mg, 32 of 4.5 mg; the order page offers one
+    # batch start per strength, pre-filled with what it still needs.
     plan = {"1.5": 14, "3": 14, "4.5": 32}
+    page = tech.get(f"/orders/{oid}").get_data(as_text=True)
+    for mg, n in plan.items():
+        assert f'data-testid="start-batch-{mg}"' in page
+        assert f"Start a {mg} mg batch ({n} capsule)" in page
+    start = tech.get(f"/batches/new?order_id={oid}&strength_mg=1.5&quantity=14")
+    html = start.get_data(as_text=True)
+    assert 'name="strength_mg" step="any" type="number" value="1.5"' in html
+    assert 'name="quantity" step="any" type="number" value="14"' in html
+    assert f'checked id="order_ids-0" name="order_ids" type="checkbox" value="{oid}"' in html
     batches = {mg: _capsule_batch(app, tech, rph2, ids, oid, mg, n) for mg, n in plan.items()}
     with app.app_context():
         # Each batch moved it to compounding, its check to quality_check: events only.
         assert _order(app, oid).status == "quality_check"
+    # Made, not yet filled: all three are still to fill from the released batches.
+    assert "Start a 4.5 mg batch (32 capsule)" in tech.get(f"/orders/{oid}").get_data(as_text=True)
 
     # The fill: one batch per strength; ready only when every strength is covered.
     # The demo's first-expiry API lot (NTX-25002) expires in 45 days, before the last dose of
