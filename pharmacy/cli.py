@@ -46,12 +46,18 @@ def demo_data_command():
     """Load a realistic demo pharmacy (users of each role, patients, formulas, lots)
     into an empty database. A database that is already set up is refused: demo patients,
     users with a published password and fake stock must never mix with real records."""
-    from sqlalchemy import func, select
+    import flask_migrate
+    from sqlalchemy import func, inspect, select
 
     from .demo import load_demo
     from .extensions import db
     from .models import PharmacyProfile, User
 
+    if not inspect(db.engine).get_table_names():
+        # A brand-new database (no tables at all): create the schema by the migrations, as
+        # `flask db upgrade` would, so the demo loads into the same schema a pharmacy runs.
+        flask_migrate.upgrade()
+        click.echo("database schema created (migrations applied)")
     users = db.session.scalar(select(func.count()).select_from(User))
     profile = db.session.scalar(select(PharmacyProfile.name).limit(1))
     db.session.remove()

@@ -94,3 +94,35 @@ def test_demo_data_refuses_a_pharmacy_set_up_by_hand(app, pharmacy):
     assert "already set up (Test Compounding Pharmacy, 4 user account(s))" in result.output
     with app.app_context():
         assert db.session.scalar(select(Patient)) is None
+
+
+def test_demo_data_on_a_brand_new_sqlite_file_creates_the_schema_first(tmp_path):
+    from sqlalchemy import create_engine, text
+
+    from pharmacy import create_app
+    from tests.support import FAST_HASHER
+
+    url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    app = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": url,
+            "SECRET_KEY": "test-secret-key-" + "x" * 32,
+            "PASSWORD_HASHER": FAST_HASHER,
+        }
+    )
+    result = app.test_cli_runner().invoke(args=["demo-data"])
+    assert result.exit_code == 0, result.output
+    assert "database schema created" in result.output
+    with app.app_context():
+        statuses = {
+            o.prescription.patient.last_name: o.status for o in db.session.scalars(select(Order))
+        }
+        db.engine.dispose()
+    # Ellis's titration waits at verified until a batch is started for it.
+    assert statuses == {"Ellis": "verified", "Okoro": "received", "Fernandez": "verified"}
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        head = conn.execute(text("select version_num from alembic_version")).scalar()
+    engine.dispose()
+    assert head is not None

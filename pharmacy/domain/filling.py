@@ -47,7 +47,7 @@ def requirements(
     doses_per_day: int,
     steps: Sequence[tuple[Decimal, int | None, int | None]] = (),
 ) -> dict[Decimal, Decimal]:
-    """What an order needs per product strength: the prescription's strength for its
+    """What an order needs per product strength: the prescription's strength for the rest of its
     quantity, and for a titration, each capsule step whose dose is not a whole number of the
     prescription's capsules its own strength (one capsule a dose, for the step's days).
     `steps` are (mg per dose, days or None for "then continue", units per dose or None)."""
@@ -60,5 +60,9 @@ def requirements(
         per_dose = Decimal(mg) / strength_mg
         if per_dose == per_dose.to_integral_value():
             continue
-        need[Decimal(mg)] = need.get(Decimal(mg), Decimal(0)) + Decimal(days * doses_per_day)
+        step_units = Decimal(days * doses_per_day)
+        need[Decimal(mg)] = need.get(Decimal(mg), Decimal(0)) + step_units
+        # The quantity prescribed is the whole supply (intake checks it holds the plan):
+        # a step's own capsules come out of it, never on top of it.
+        need[strength_mg] = max(need[strength_mg] - step_units, Decimal(0))
     return need

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..database import lock_row, utcnow
-from ..domain import lifecycle
+from ..domain import lifecycle, weighing
 from ..domain.errors import FieldError, ValidationFailed
 from ..domain.formula_rules import FormulaSpec, LineSpec, validate_formula
 from ..models import Formula, FormulaIngredient, Ingredient, User
@@ -258,6 +258,9 @@ def new_version(session: Session, actor: User, formula: Formula) -> Formula:
         created_by_id=actor.id,
     )
     values = {k: getattr(formula, k) for k in EDITABLE_FIELDS}
+    if values["api_tolerance_percent"] is None:
+        # Versions made before the setting existed were weighed at the default; say so.
+        values["api_tolerance_percent"] = weighing.API_TOLERANCE_DEFAULT
     _apply(
         copy,
         values,

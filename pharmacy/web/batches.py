@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from datetime import date
+from decimal import Decimal, InvalidOperation
 
 from flask import (
     Blueprint,
@@ -133,6 +134,14 @@ def new():
     status = 200
     if request.method == "GET":
         form.order_ids.data = [int(i) for i in request.args.getlist("order_id") if i.isdigit()]
+        # From a titration order's page: the step strength and the units it still needs.
+        for name in ("strength_mg", "quantity"):
+            try:
+                value = Decimal(request.args.get(name, "")[:12])
+            except InvalidOperation:
+                continue
+            if value.is_finite() and value > 0:
+                getattr(form, name).data = value
         form.formula_id.data = request.args.get("formula_id", 0, type=int) or (
             formula_service.formula_for_orders(db.session, form.order_ids.data) or 0
         )  # pre-filled from the prescription

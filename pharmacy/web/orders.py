@@ -13,6 +13,7 @@ from ..domain import lifecycle
 from ..domain.errors import TransitionNotAllowed, ValidationFailed
 from ..extensions import db
 from ..models import Order, Prescription
+from ..services import batches as batch_svc
 from ..services import handout as handout_svc
 from ..services import orders as svc
 from ..services import rescreen
@@ -90,6 +91,10 @@ def _moves(order: Order) -> list[str]:
     return sorted(allowed, key=order_of.index)
 
 
+def _plain(value) -> str:
+    return format(value.normalize(), "f")
+
+
 def _show(
     order: Order,
     status: int = 200,
@@ -123,6 +128,12 @@ def _show(
         if order.status == "dispensed"
         else None,
         handout_form=handout_form or HandoutForm(),
+        # A titration is made in one batch per step strength: one start link for each.
+        to_make=[
+            (_plain(mg), _plain(units)) for mg, units in batch_svc.still_needed(db.session, order)
+        ]
+        if order.status in batch_svc.START_ORDER_STATUSES
+        else [],
         new_blocking=rescreen.blocking(order.prescription) if order.status == "checked" else [],
     ), status
 

@@ -172,7 +172,10 @@ def test_a_titration_order_is_filled_from_one_batch_per_step_strength(app, as_ro
         s.add(TitrationStep(prescription_id=rx.id, position=2, strength_mg=D("3"), days=None))
     main = _released(app, as_role, ids, strength="3")
     tech = as_role("technician")
+    # 30 capsules in all: 7 of 1.5 mg for the step, 23 of 3 mg (never 30 + 7).
     resp = tech.post(f"/batches/{main}/dispense", data={"order_id": order, "quantity": "30"})
+    assert resp.status_code == 422 and "needs 23 more" in form_error(resp, "quantity")
+    resp = tech.post(f"/batches/{main}/dispense", data={"order_id": order, "quantity": "23"})
     assert resp.status_code == 302
     assert _status(app, order)[0] == "verified"  # the 1.5 mg step is not covered yet
 
@@ -186,4 +189,4 @@ def test_a_titration_order_is_filled_from_one_batch_per_step_strength(app, as_ro
     assert _status(app, order)[0] == "ready"
     with app.app_context():
         rows = db.session.scalars(select(Dispense).order_by(Dispense.id)).all()
-        assert [(r.batch_id, r.quantity) for r in rows] == [(main, D("30")), (step, D("7"))]
+        assert [(r.batch_id, r.quantity) for r in rows] == [(main, D("23")), (step, D("7"))]

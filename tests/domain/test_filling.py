@@ -37,8 +37,9 @@ def test_path_to_ready_and_out_of_a_hold():
 def test_a_titration_needs_its_own_strength_only_for_steps_not_in_whole_capsules():
     steps = [(D("1.5"), 7, None), (D("3"), 7, None), (D("6"), 7, None), (D("4.5"), None, None)]
     # 3 mg capsules: 1.5 mg is half a capsule (own strength, 7 capsules); 6 mg is 2 capsules.
+    # The quantity is the whole supply: the 7 step capsules come out of the 60, not on top.
     assert filling.requirements(D("3"), D("60"), "capsule", 1, steps) == {
-        D("3"): D("60"),
+        D("3"): D("53"),
         D("1.5"): D("7"),
     }
     # Steps given in capsules, and every step of a liquid, come from the one product.

@@ -33,6 +33,7 @@ from .fill import (
     fillable_orders,
     outstanding,
     recall_held,
+    still_needed,
 )
 from .potency import accept_potency, lot_potency, needs_acceptance
 from .qc import QcCorrection, QcInput, correct_qc, planned_output, record_qc, sample_size
@@ -86,6 +87,7 @@ __all__ = [
     "release",
     "sample_size",
     "start_batch",
+    "still_needed",
     "to_lot_unit",
     "tolerance_of",
     "iter_recipients",

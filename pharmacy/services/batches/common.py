@@ -32,7 +32,9 @@ DEFAULT_QC_SAMPLE = 10
 TRACE_LIMIT = 2000  # batches listed in a trace
 TRACE_PAGE = 100  # recipients per page of a trace (the CSV has them all)
 # Orders a batch may be started for (in compounding: its earlier batch was rejected).
-START_ORDER_STATUSES = ("verified", "in_compounding")
+# Orders a batch may be started for. An order whose batch awaits the check (quality_check)
+# may get another: a titration needs one batch per step strength.
+START_ORDER_STATUSES = ("verified", "in_compounding", "quality_check")
 # Orders a released batch may fill.
 FILLABLE_ORDER_STATUSES = ("verified", "in_compounding", "quality_check")
 # Open orders that a recall puts on hold (a dispensed order is final: the patient is contacted).

@@ -54,6 +54,13 @@ def outstanding(session: Session, order: Order, strength_mg: Decimal | None = No
     return requirements(order).get(strength, Decimal(0)) - Decimal(given or 0)
 
 
+def still_needed(session: Session, order: Order) -> list[tuple[Decimal, Decimal]]:
+    """(strength, units not yet filled) for each strength the order takes, in strength order:
+    what batches still have to be made or found for it (a titration: one per step strength)."""
+    need = [(s, outstanding(session, order, s)) for s in sorted(requirements(order))]
+    return [(s, n) for s, n in need if n > 0]
+
+
 def fully_filled(session: Session, order: Order) -> bool:
     return all(outstanding(session, order, s) <= 0 for s in requirements(order))
 

@@ -10,12 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ...database import utcnow
 from ...domain import calc, lifecycle, weighing
 from ...domain.errors import FieldError, TransitionNotAllowed, ValidationFailed
 from ...models import Batch, QcResult, User
+from ...models.batches import batch_order
 from .. import audit
 from .. import orders as order_service
 from .common import (
@@ -198,12 +200,29 @@ def _save(session, actor: User, batch: Batch, qc: QcInput, data: dict, failures,
     return result
 
 
+def _other_batch_in_progress(session: Session, order, batch: Batch) -> bool:
+    return (
+        session.scalar(
+            select(Batch.id)
+            .join(batch_order, batch_order.c.batch_id == Batch.id)
+            .where(
+                batch_order.c.order_id == order.id,
+                Batch.id != batch.id,
+                Batch.status == "in_progress",
+            )
+            .limit(1)
+        )
+        is not None
+    )
+
+
 def _to_awaiting_check(session, actor: User, batch: Batch) -> None:
     lifecycle.check_transition("batch", batch.status, "awaiting_check", roles=actor.roles)
     batch.submitted_at = utcnow()
     _move(session, actor, batch, "awaiting_check", None)
     for o in _lock_orders(session, (o.id for o in batch.orders)):
-        if o.status == "in_compounding":
+        # An order with another batch still being made (a titration step) stays in compounding.
+        if o.status == "in_compounding" and not _other_batch_in_progress(session, o, batch):
             order_service.transition(
                 session,
                 actor,

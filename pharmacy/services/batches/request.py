@@ -21,6 +21,7 @@ from .common import (
     _same_formula,
     _whole,
 )
+from .fill import requirements
 
 
 @dataclass(frozen=True)
@@ -56,8 +57,12 @@ def _check_orders_fit(
             )
         if not _same_formula(session, rx, formula.id):
             errors.append(FieldError("order_ids", f"order {o.number} is for another formula"))
-    keys = {(o.prescription.strength_mg, o.prescription.strength_basis) for o in orders}
-    if len(keys) > 1:
+    # A titration order takes several strengths (one batch per step strength): the orders
+    # must share at least one strength, and the basis.
+    if orders and (
+        len({o.prescription.strength_basis for o in orders}) > 1
+        or not set.intersection(*(set(requirements(o)) for o in orders))
+    ):
         errors.append(FieldError("order_ids", "the orders are for different strengths"))
     concentration = formula.concentration_mg_per_ml
     if unit == "mL" and concentration is not None:
@@ -121,13 +126,14 @@ def _strength_for(
             basis = orders[0].prescription.strength_basis
     if orders:
         rx = orders[0].prescription
+        wanted = [s for s in requirements(orders[0]) if all(s in requirements(o) for o in orders)]
         if strength is None:
             strength, basis = rx.strength_mg, rx.strength_basis
-        elif (strength, basis or "hcl") != (rx.strength_mg, rx.strength_basis):
+        elif strength not in wanted or (basis or "hcl") != rx.strength_basis:
+            named = " or ".join(f"{_num(s)} mg" for s in sorted(wanted))
             raise ValidationFailed.single(
                 "strength_mg",
-                f"the orders are for {_num(rx.strength_mg)} mg ({rx.strength_basis}); "
-                f"not {_num(strength)} mg",
+                f"the orders are for {named} ({rx.strength_basis}); not {_num(strength)} mg",
             )
     return strength, basis or "hcl"
 
@@ -154,7 +160,8 @@ def _check_request(session: Session, inp: StartInput) -> _Request:
     if errors:
         raise ValidationFailed(errors)
     strength, basis = _strength_for(inp, orders, formula, kind)
-    ordered_total = sum((o.quantity for o in orders), Decimal(0))
+    # Of this strength only: a titration's step batch makes just that step's units.
+    ordered_total = sum((requirements(o).get(strength, Decimal(0)) for o in orders), Decimal(0))
     quantity = inp.quantity if inp.quantity not in (None, "") else (ordered_total or None)
     if strength is None:
         raise ValidationFailed.single("strength_mg", "is required")

@@ -125,7 +125,8 @@ def _attach_orders(session: Session, actor: User, batch: Batch, req: _Request) -
     session.flush()
     audit.record(session, actor, "batch.start", "batch", batch.id, None, _view(batch))
     for o in locked_orders:
-        if o.status == "verified":
+        # An order waiting on another batch's check is back in compounding: this one is made.
+        if o.status in ("verified", "quality_check"):
             order_service.transition(
                 session, actor, o, "in_compounding", reason=f"batch {batch.batch_number} started"
             )
