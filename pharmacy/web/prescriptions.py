@@ -138,7 +138,11 @@ def new():
     status, findings, directions = 200, None, None
     if validate_all(form, lambda: _check(form)):
         try:
-            steps = parse_titration(form.titration.data)
+            try:
+                steps = parse_titration(form.titration.data)
+            except ValidationFailed:
+                _check(form)  # an unreadable step must not hide the other fields' problems
+                raise
             data = _input(form, steps)
             if request.form.get("action") == "screen":
                 findings, directions = svc.preview_input(
