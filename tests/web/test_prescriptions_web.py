@@ -178,9 +178,10 @@ def test_form_and_rule_errors_show_together_on_the_first_submit(app, as_role, pe
 
 def test_an_unreadable_titration_line_does_not_hide_the_other_errors(app, as_role, people):
     pid, did = people
+    staff = as_role("staff")
     before = (_count(app, Prescription), _count(app, Order), _count(app, AuditEvent))
     change = {"prescriber_id": "", "quantity": "", "titration": "some mg sometimes"}
-    resp = as_role("staff").post("/prescriptions/new", data=_rx_form(pid, did, **change))
+    resp = staff.post("/prescriptions/new", data=_rx_form(pid, did, **change))
     assert resp.status_code == 422
     for field in ("prescriber_id", "quantity", "titration"):
         assert form_error(resp, field), field
