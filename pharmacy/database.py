@@ -176,6 +176,23 @@ def unit_of_work() -> Iterator:
         _begin_immediate.reset(token)
 
 
+@contextmanager
+def dry_run() -> Iterator:
+    """A use case's rules run for real and then rolled back, nothing kept: lets a form show
+    the service's errors next to its own when the service has no separate check."""
+    from .extensions import db
+
+    session = db.session
+    _restart_as_writer(session())
+    token = _begin_immediate.set(True)
+    try:
+        yield session
+        session.flush()
+    finally:
+        session.rollback()
+        _begin_immediate.reset(token)
+
+
 def lock_row(session, obj):
     """Re-read a row FOR UPDATE inside the unit of work, before deciding on its status.
 

@@ -387,6 +387,16 @@ def blocking(rx: Prescription) -> list[ScreeningFinding]:
 # --- use cases --------------------------------------------------------------------------------
 
 
+def check_prescription(
+    session: Session,
+    data: PrescriptionInput,
+    today: date | None = None,
+    validity_months: int = DEFAULT_VALIDITY_MONTHS,
+) -> None:
+    """The intake rules alone (nothing written): lets the form show every error at once."""
+    _validate(session, data, today or date.today(), validity_months)
+
+
 def enter_prescription(
     session: Session,
     actor: User,

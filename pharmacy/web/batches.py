@@ -20,10 +20,11 @@ from flask import (
 )
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
-from ..database import reads_deferred, unit_of_work
+from ..database import dry_run, reads_deferred, unit_of_work
 from ..domain import filling
-from ..domain.errors import ValidationFailed
+from ..domain.errors import DomainError, FieldError, ValidationFailed
 from ..domain.weighing import LIQUID_VOLUME_TOLERANCE, potency_out_of_range
 from ..extensions import db
 from ..models import Balance, Batch, Ingredient, IngredientLot, Order
@@ -43,7 +44,7 @@ from .batch_forms import (
     weights_form_class,
 )
 from .exports import csv_safe, safe_filename
-from .forms import apply_errors, note_refusal, sign_off
+from .forms import apply_errors, note_refusal, sign_off, validate_all
 from .reads import audit_read
 
 bp = Blueprint("batches", __name__, url_prefix="/batches")
@@ -127,6 +128,50 @@ def index():
     )
 
 
+def _rules_only(write):
+    """The use case on what the form could parse, rolled back: its field errors join the
+    form's own on the first submit. A state problem (not a field's) waits for the real submit."""
+
+    def check() -> None:
+        try:
+            with dry_run() as s:
+                write(s)
+        except ValidationFailed:
+            raise
+        except (
+            DomainError,
+            SQLAlchemyError,
+            LookupError,
+            ArithmeticError,
+            TypeError,
+            ValueError,
+            AttributeError,
+        ):
+            pass  # a value the form could not read: its own error already says so
+
+    return check
+
+
+def _failed_status(form) -> int:
+    # Field problems (the form's and the rules' together) are 422; a stale CSRF token 400.
+    return 400 if "csrf_token" in form.errors else 422
+
+
+def _start_input(form: StartForm) -> service.StartInput:
+    return service.StartInput(
+        formula_id=form.formula_id.data or None,
+        balance_id=form.balance_id.data or None,
+        strength_mg=form.strength_mg.data,
+        strength_basis=form.strength_basis.data,
+        quantity=form.quantity.data,
+        order_ids=tuple(form.order_ids.data or ()),
+        override_lot_ids=tuple(form.override_lot_ids.data or ()),
+        override_reason=form.override_reason.data or "",
+        potency_acceptance=form.potency_acceptance.data or "",
+        allergy_override=form.allergy_override.data or "",
+    )
+
+
 @bp.route("/new", methods=["GET", "POST"])
 def new():
     form = StartForm()
@@ -147,22 +192,12 @@ def new():
         )  # pre-filled from the prescription
         balances = [c for c in form.balance_id.choices if c[0] and "OVERDUE" not in c[1]]
         form.balance_id.data = balances[0][0] if balances else 0
-    elif form.validate_on_submit():
-        inp = service.StartInput(
-            formula_id=form.formula_id.data or None,
-            balance_id=form.balance_id.data or None,
-            strength_mg=form.strength_mg.data,
-            strength_basis=form.strength_basis.data,
-            quantity=form.quantity.data,
-            order_ids=tuple(form.order_ids.data or ()),
-            override_lot_ids=tuple(form.override_lot_ids.data or ()),
-            override_reason=form.override_reason.data or "",
-            potency_acceptance=form.potency_acceptance.data or "",
-            allergy_override=form.allergy_override.data or "",
-        )
+    elif validate_all(
+        form, _rules_only(lambda s: service.start_batch(s, current_user, _start_input(form)))
+    ):
         try:
             with unit_of_work() as s:
-                batch = service.start_batch(s, current_user, inp)
+                batch = service.start_batch(s, current_user, _start_input(form))
         except ValidationFailed as exc:
             apply_errors(form, exc)
             status = 422
@@ -172,7 +207,7 @@ def new():
             )
             return redirect(url_for("batches.show", batch_id=batch.id))
     else:
-        status = 400
+        status = _failed_status(form)
     return render_template("batches/new.html", form=form), status
 
 
@@ -248,6 +283,10 @@ def scan_check(batch_id: int, usage_id: int):
     }
 
 
+def _entries(form, batch: Batch) -> list[service.WeightEntry]:
+    return [_weight_entry(form, u) for u in batch.lot_usages]
+
+
 @bp.route("/<int:batch_id>/weights", methods=["GET", "POST"])
 def weights(batch_id: int):
     batch = _batch(batch_id)
@@ -259,11 +298,15 @@ def weights(batch_id: int):
             getattr(form, f"reason_{u.id}").data = u.deviation_reason
             if hasattr(form, f"balance_{u.id}"):
                 getattr(form, f"balance_{u.id}").data = u.balance_id or batch.balance_id or 0
-    elif form.validate_on_submit():
-        entries = [_weight_entry(form, u) for u in batch.lot_usages]
+    elif validate_all(
+        form,
+        _rules_only(
+            lambda s: service.record_weights(s, current_user, batch, _entries(form, batch))
+        ),
+    ):
         try:
             with unit_of_work() as s:
-                service.record_weights(s, current_user, batch, entries)
+                service.record_weights(s, current_user, batch, _entries(form, batch))
         except ValidationFailed as exc:
             apply_errors(form, exc)
             status = 422
@@ -271,7 +314,7 @@ def weights(batch_id: int):
             flash("Actual quantities recorded.", "success")
             return redirect(url_for("batches.show", batch_id=batch.id))
     else:
-        status = 400
+        status = _failed_status(form)
     return render_template(
         "batches/weights.html",
         batch=batch,
@@ -282,23 +325,47 @@ def weights(batch_id: int):
     ), status
 
 
+def _qc_input(form: QcForm, weights: tuple) -> service.QcInput:
+    return service.QcInput(
+        appearance=form.appearance.data or "",
+        appearance_ok=bool(form.appearance_ok.data),
+        units_made=form.units_made.data,
+        gross_weights_mg=weights,
+        shell_mg=form.shell_mg.data,
+        final_volume_ml=form.final_volume_ml.data,
+        notes=form.notes.data or "",
+    )
+
+
+def _qc_check(form: QcForm, batch: Batch) -> None:
+    """The QC rules on what could be read; unreadable weights are reported with them."""
+    errors: list[FieldError] = []
+    try:
+        weights = parse_weights(form.weights.data)
+    except ValidationFailed as exc:
+        errors.extend(exc.errors)
+        weights = ()
+    try:
+        _rules_only(lambda s: service.record_qc(s, current_user, batch, _qc_input(form, weights)))()
+    except ValidationFailed as exc:
+        errors.extend(e for e in exc.errors if not (weights == () and e.field == "weights"))
+    if errors:
+        raise ValidationFailed(errors)
+
+
 @bp.route("/<int:batch_id>/qc", methods=["GET", "POST"])
 def qc(batch_id: int):
     batch = _batch(batch_id)
     form = QcForm()
     status = 200
     if request.method == "POST":
-        if form.validate_on_submit():
+        if validate_all(form, lambda: _qc_check(form, batch)):
             try:
-                qc_input = service.QcInput(
-                    appearance=form.appearance.data,
-                    appearance_ok=bool(form.appearance_ok.data),
-                    units_made=form.units_made.data,
-                    gross_weights_mg=parse_weights(form.weights.data),
-                    shell_mg=form.shell_mg.data,
-                    final_volume_ml=form.final_volume_ml.data,
-                    notes=form.notes.data or "",
-                )
+                try:
+                    qc_input = _qc_input(form, parse_weights(form.weights.data))
+                except ValidationFailed:
+                    _qc_check(form, batch)  # an unreadable weight must not hide the rest
+                    raise
                 with unit_of_work() as s:
                     result = service.record_qc(s, current_user, batch, qc_input)
             except ValidationFailed as exc:
@@ -317,7 +384,7 @@ def qc(batch_id: int):
                     )
                 return redirect(url_for("batches.show", batch_id=batch.id))
         else:
-            status = 400
+            status = _failed_status(form)
     elif batch.units_made is None:
         form.units_made.data = batch.units_planned
     return render_template(
@@ -428,6 +495,17 @@ def recall(batch_id: int):
     return redirect(url_for("batches.show", batch_id=batch.id))
 
 
+def _fill(s, form: DispenseForm, batch: Batch):
+    return service.dispense(
+        s,
+        current_user,
+        batch.id,
+        form.order_id.data or None,
+        form.quantity.data,
+        bud_short_reason=form.bud_short_reason.data or "",
+    )
+
+
 @bp.route("/<int:batch_id>/dispense", methods=["GET", "POST"])
 def dispense(batch_id: int):
     batch = _batch(batch_id)
@@ -437,17 +515,10 @@ def dispense(batch_id: int):
     status = 200
     if request.method == "GET":
         form.order_id.data = request.args.get("order_id", 0, type=int)
-    elif form.validate_on_submit():
+    elif validate_all(form, _rules_only(lambda s: _fill(s, form, batch))):
         try:
             with unit_of_work() as s:
-                row = service.dispense(
-                    s,
-                    current_user,
-                    batch.id,
-                    form.order_id.data or None,
-                    form.quantity.data,
-                    bud_short_reason=form.bud_short_reason.data or "",
-                )
+                row = _fill(s, form, batch)
                 number = row.order.number
         except ValidationFailed as exc:
             apply_errors(form, exc)
@@ -460,7 +531,7 @@ def dispense(batch_id: int):
             )
             return redirect(url_for("batches.show", batch_id=batch.id))
     else:
-        status = 400
+        status = _failed_status(form)
     outstanding = {o.id: service.outstanding(db.session, o, batch.strength_mg) for o in orders}
     days = {o.id: service.days_supply(o, batch) for o in orders}
     short = {

@@ -27,7 +27,7 @@ from ..services import patients as patient_svc
 from ..services import prescriptions as svc
 from ..services import rescreen
 from .clinical_forms import PrescriptionForm, ReasonForm, RefillForm, SignedVerifyForm
-from .forms import apply_errors, note_refusal, sign_off
+from .forms import apply_errors, note_refusal, sign_off, validate_all
 
 bp = Blueprint("prescriptions", __name__, url_prefix="/prescriptions")
 
@@ -90,13 +90,35 @@ def _input(form: PrescriptionForm, steps: list[svc.StepInput]) -> svc.Prescripti
     )
 
 
-def _apply(form: PrescriptionForm, exc: ValidationFailed) -> None:
+def _by_field(exc: ValidationFailed) -> ValidationFailed:
     # "titration[1].days" belongs next to the titration box, not in the form-level errors.
-    mapped = [
-        FieldError("titration", e.message) if e.field.startswith("titration") else e
-        for e in exc.errors
-    ]
-    apply_errors(form, ValidationFailed(mapped))
+    return ValidationFailed(
+        [
+            FieldError("titration", e.message) if e.field.startswith("titration") else e
+            for e in exc.errors
+        ]
+    )
+
+
+def _apply(form: PrescriptionForm, exc: ValidationFailed) -> None:
+    apply_errors(form, _by_field(exc))
+
+
+def _check(form: PrescriptionForm) -> None:
+    """The intake rules on what the form could parse, nothing written: a bad titration line
+    does not hide the other fields' problems."""
+    errors: list[FieldError] = []
+    try:
+        steps = parse_titration(form.titration.data)
+    except ValidationFailed as exc:
+        errors.extend(exc.errors)
+        steps = []
+    try:
+        svc.check_prescription(db.session, _input(form, steps), validity_months=validity_months())
+    except ValidationFailed as exc:
+        errors.extend(exc.errors)
+    if errors:
+        raise _by_field(ValidationFailed(errors))
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -114,9 +136,13 @@ def new():
         return render_template("prescriptions/new.html", form=form, patient=patient, findings=None)
     patient = db.session.get(Patient, _int_or_none(form.patient_id.data, "patient_id") or 0)
     status, findings, directions = 200, None, None
-    if form.validate_on_submit():
+    if validate_all(form, lambda: _check(form)):
         try:
-            steps = parse_titration(form.titration.data)
+            try:
+                steps = parse_titration(form.titration.data)
+            except ValidationFailed:
+                _check(form)  # an unreadable step must not hide the other fields' problems
+                raise
             data = _input(form, steps)
             if request.form.get("action") == "screen":
                 findings, directions = svc.preview_input(
@@ -138,7 +164,8 @@ def new():
             _apply(form, exc)
             status = 422
     else:
-        status = 400
+        # Field problems (form shape and intake rules together) are 422; a stale CSRF token 400.
+        status = 400 if "csrf_token" in form.errors else 422
     return render_template(
         "prescriptions/new.html",
         form=form,

@@ -187,7 +187,8 @@ def test_unusable_lots_and_equipment_are_refused_with_nothing_written(app, as_ro
 
     with app.app_context(), unit_of_work() as s:
         s.get(Formula, ids["cap"]).status = "retired"
-    assert c.post("/batches/new", data=start_form(ids)).status_code == 400  # not offered
+    resp = c.post("/batches/new", data=start_form(ids))  # not offered any more
+    assert resp.status_code == 422 and form_error(resp, "formula_id")
     from pharmacy.models import User
     from pharmacy.services import batches as service
 

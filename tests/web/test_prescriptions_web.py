@@ -152,6 +152,43 @@ def test_bad_prescription_input_is_refused_next_to_the_field(app, as_role, peopl
     assert (_count(app, Prescription), _count(app, Order), _count(app, AuditEvent)) == before
 
 
+def test_form_and_rule_errors_show_together_on_the_first_submit(app, as_role, people):
+    """A value the form cannot read (quantity) no longer hides the intake rules: the missing
+    prescriber, the date in the future and a bad titration line show in the same reply."""
+    pid, did = people
+    staff = as_role("staff")
+    before = (_count(app, Prescription), _count(app, Order), _count(app, AuditEvent))
+    change = {
+        "quantity": "thirty",
+        "prescriber_id": "",
+        "date_written": (TODAY + timedelta(days=1)).isoformat(),
+        "titration": "some mg sometimes",
+    }
+    resp = staff.post("/prescriptions/new", data=_rx_form(pid, did, **change))
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 422
+    assert "decimal" in form_error(resp, "quantity").lower()
+    assert "prescriber" in form_error(resp, "prescriber_id")
+    assert form_error(resp, "date_written") and form_error(resp, "titration"), html
+    assert html.count('data-field-error="quantity"') == 1  # the form's own message, once
+    assert 'data-testid="error-summary"' in html and "4 things to correct" in html
+    assert "titration[" not in html and "prescriber_id" not in html.split("<form")[0]
+    assert (_count(app, Prescription), _count(app, Order), _count(app, AuditEvent)) == before
+
+
+def test_an_unreadable_titration_line_does_not_hide_the_other_errors(app, as_role, people):
+    pid, did = people
+    staff = as_role("staff")
+    before = (_count(app, Prescription), _count(app, Order), _count(app, AuditEvent))
+    change = {"prescriber_id": "", "quantity": "", "titration": "some mg sometimes"}
+    resp = staff.post("/prescriptions/new", data=_rx_form(pid, did, **change))
+    assert resp.status_code == 422
+    for field in ("prescriber_id", "quantity", "titration"):
+        assert form_error(resp, field), field
+    assert "3 things to correct" in resp.get_data(as_text=True)
+    assert (_count(app, Prescription), _count(app, Order), _count(app, AuditEvent)) == before
+
+
 def test_only_a_pharmacist_verifies_and_an_override_needs_a_reason(app, as_role, people):
     pid, did = people
     rx_id = _enter(as_role("staff"), pid, did)

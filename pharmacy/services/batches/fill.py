@@ -141,6 +141,14 @@ def _bud_reason(actor: User, batch: Batch, order: Order, today: date, reason: st
     return reason
 
 
+def _bud_errors(actor: User, batch: Batch, order: Order, today: date, reason: str) -> list:
+    try:
+        _bud_reason(actor, batch, order, today, reason)
+    except ValidationFailed as exc:
+        return list(exc.errors)
+    return []
+
+
 def _take(session: Session, batch: Batch, n: int, today: date) -> int:
     """The batch's stock, taken by one conditional UPDATE re-checked against the committed
     row, so two concurrent fills can never overdraw it."""
@@ -219,7 +227,14 @@ def dispense(
     order = session.get(Order, order_id) if order_id else None
     if order is None:
         raise ValidationFailed.single("order_id", "choose the order to fill")
-    n = _whole(quantity, "quantity")
+    try:
+        n = _whole(quantity, "quantity")
+    except ValidationFailed as exc:
+        # The order's own problems too, so the form shows them with this one (nothing taken).
+        errors = [*exc.errors, *_match_errors(session, batch, order)]
+        if len(errors) == len(exc.errors):
+            errors.extend(_bud_errors(actor, batch, order, today, bud_short_reason))
+        raise ValidationFailed(errors) from None
     _check_batch(batch, today)
     errors = _match_errors(session, batch, order)
     if errors:

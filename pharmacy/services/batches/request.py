@@ -159,29 +159,52 @@ def _check_request(session: Session, inp: StartInput) -> _Request:
     errors = _check_orders_fit(session, formula, orders, unit)
     if errors:
         raise ValidationFailed(errors)
-    strength, basis = _strength_for(inp, orders, formula, kind)
+    # The field checks below are independent: each is reported, so a form shows them all at once.
+    try:
+        strength, basis = _strength_for(inp, orders, formula, kind)
+    except ValidationFailed as exc:
+        errors.extend(exc.errors)
+        strength, basis = None, inp.strength_basis or "hcl"
     # Of this strength only: a titration's step batch makes just that step's units.
     ordered_total = sum((requirements(o).get(strength, Decimal(0)) for o in orders), Decimal(0))
     quantity = inp.quantity if inp.quantity not in (None, "") else (ordered_total or None)
     if strength is None:
-        raise ValidationFailed.single("strength_mg", "is required")
+        if not errors:
+            errors.append(FieldError("strength_mg", "is required"))
+    elif kind == "capsule" and not (formula.strength_min_mg <= strength <= formula.strength_max_mg):
+        errors.append(
+            FieldError(
+                "strength_mg",
+                f"{formula.code} covers {_num(formula.strength_min_mg)}–"
+                f"{_num(formula.strength_max_mg)} mg",
+            )
+        )
     if quantity is None:
-        raise ValidationFailed.single("quantity", "is required")
-    if kind == "capsule" and not (formula.strength_min_mg <= strength <= formula.strength_max_mg):
-        raise ValidationFailed.single(
-            "strength_mg",
-            f"{formula.code} covers {_num(formula.strength_min_mg)}–"
-            f"{_num(formula.strength_max_mg)} mg",
-        )
-    quantity = _whole(quantity, "quantity")
-    if quantity < ordered_total:
-        raise ValidationFailed.single(
-            "quantity", f"the orders need {_num(ordered_total)} {unit}; make at least that many"
-        )
-    balance = _balance_for(session, inp.balance_id, on)
+        errors.append(FieldError("quantity", "is required"))
+    else:
+        try:
+            quantity = _whole(quantity, "quantity")
+        except ValidationFailed as exc:
+            errors.extend(exc.errors)
+        else:
+            if quantity < ordered_total:
+                errors.append(
+                    FieldError(
+                        "quantity",
+                        f"the orders need {_num(ordered_total)} {unit}; make at least that many",
+                    )
+                )
+    try:
+        balance = _balance_for(session, inp.balance_id, on)
+    except ValidationFailed as exc:
+        errors.extend(exc.errors)
     reason = (inp.override_reason or "").strip()
     if inp.override_lot_ids and not reason:
-        raise ValidationFailed.single(
-            "override_reason", "choosing a lot other than first-expiry-first-out needs a reason"
+        errors.append(
+            FieldError(
+                "override_reason", "choosing a lot other than first-expiry-first-out needs a reason"
+            )
         )
+    if errors:
+        raise ValidationFailed(errors)
     return _Request(formula, kind, unit, orders, strength, basis, quantity, balance, on, reason)
