@@ -112,5 +112,6 @@ def test_0008_moves_the_dose_to_dose_mg_and_liquids_to_their_concentration(
         with db.engine.connect() as conn:
             assert conn.scalar(text("SELECT version_num FROM alembic_version")) == "0006"
             assert conn.scalar(text("SELECT count(*) FROM prescription")) == 3
-            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() in (None, 1)
+            if conn.dialect.name == "sqlite":  # keys are enforced again afterwards
+                assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         db.engine.dispose()
