@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from contextlib import contextmanager
 from logging.config import fileConfig
 
 from alembic import context
@@ -42,17 +43,50 @@ def run_migrations_offline() -> None:
         context.run_migrations()
 
 
+@contextmanager
+def _sqlite_foreign_keys_off(connection):
+    """SQLite ALTERs copy a table and drop the old one; with foreign keys enforced that DROP fails
+    as soon as another table's rows point at it (e.g. prescriptions at their formula). So keys are
+    off while migrating (the PRAGMA only takes effect outside a transaction, hence the driver
+    connection) and every key is checked before the migration commits."""
+    if connection.dialect.name != "sqlite" or connection.in_transaction():
+        yield False
+        return
+    raw = connection.connection.dbapi_connection
+    raw.execute("PRAGMA foreign_keys=OFF")
+    try:
+        yield True
+    finally:
+        raw.execute("PRAGMA foreign_keys=ON")
+
+
+def _check_foreign_keys(connection) -> None:
+    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+    if broken:
+        raise RuntimeError(f"migration leaves rows pointing at missing rows: {broken[:5]}")
+
+
+def _migrate(connection) -> None:
+    with _sqlite_foreign_keys_off(connection) as keys_off:
+        # With keys off, all steps run in one transaction (SQLite has transactional DDL) so the
+        # key check below can still roll everything back.
+        extra = {"transactional_ddl": True} if keys_off else {}
+        context.configure(connection=connection, **_options(), **extra)
+        with context.begin_transaction():
+            context.run_migrations()
+            if keys_off:
+                _check_foreign_keys(connection)
+        if keys_off and connection.in_transaction():
+            connection.commit()
+
+
 def run_migrations_online() -> None:
     connection = config.attributes.get("connection")
     if connection is not None:
-        context.configure(connection=connection, **_options())
-        with context.begin_transaction():
-            context.run_migrations()
+        _migrate(connection)
         return
     with db.engine.connect() as conn:
-        context.configure(connection=conn, **_options())
-        with context.begin_transaction():
-            context.run_migrations()
+        _migrate(conn)
 
 
 try:

@@ -51,7 +51,10 @@ def plain_error(field: str | None, message: str) -> str:
     label = field.split(".")[-1].split("[")[0].replace("_", " ").strip().capitalize()
     if message.lower().startswith(label.lower()):
         return message
-    return f"{label}: {message[:1].lower()}{message[1:]}"
+    first = message.split(" ", 1)[0]
+    if first[1:] == first[1:].lower():  # "Must be..." -> "must be..."; codes like LDN-SOL stay
+        message = f"{message[:1].lower()}{message[1:]}"
+    return f"{label}: {message}"
 
 
 def sign_in_again(page: str | None = None):

@@ -47,7 +47,7 @@ def test_patient_to_hand_out_through_the_api(app, api, pharmacy):
             "formula_id": ids["cap"],
             "strength_mg": "4.5",
             "dose_mg": "4.5",
-            "quantity": 100,
+            "quantity": 30,  # 30 days: within the batch's 45-day BUD
             "refills_authorized": 1,
             "indication": "Fibromyalgia",
             "icd10_code": "M79.7",
@@ -79,11 +79,12 @@ def test_patient_to_hand_out_through_the_api(app, api, pharmacy):
         ).status_code
         == 200
     )
-    assert tech.post(f"/api/v1/batches/{bid}/qc", json=PASSING_QC).status_code == 201
-    assert checker.post(f"/api/v1/batches/{bid}/release", json={}).status_code == 200
-    resp = tech.post(
-        f"/api/v1/batches/{bid}/dispense", json={"order_id": order_id, "quantity": 100}
+    assert (
+        tech.post(f"/api/v1/batches/{bid}/qc", json={**PASSING_QC, "units_made": 30}).status_code
+        == 201
     )
+    assert checker.post(f"/api/v1/batches/{bid}/release", json={}).status_code == 200
+    resp = tech.post(f"/api/v1/batches/{bid}/dispense", json={"order_id": order_id, "quantity": 30})
     assert resp.status_code == 201, resp.get_json()
     assert resp.get_json()["order"]["status"] == "ready"
 

@@ -21,7 +21,7 @@ def test_dashboard_tile_opens_the_work_and_reports_show_charts(page, live_server
     page.click("nav.mainnav >> text=Reports")
     page.wait_for_selector("figure[data-chart=qc] svg")
     assert page.locator("figure.chart-card svg").count() == 5
-    assert "75.0 % passed" in page.inner_text("[data-testid=summary-qc]")
+    assert "80.0 % passed" in page.inner_text("[data-testid=summary-qc]")
     page.screenshot(path="/tmp/f_reports.png", full_page=True)
     pdf = page.request.get(live_server + page.get_attribute("[data-testid=report-pdf]", "href"))
     assert pdf.headers["content-type"] == "application/pdf" and pdf.body()[:4] == b"%PDF"

@@ -37,7 +37,7 @@ def test_liquid_formula_batch_weights_qc_release_and_fill(page, live_server, app
     page.goto(f"{live_server}/batches/new?formula_id={ids['sol']}&order_id={order_id}")
     page.click("button:has-text('Start batch')")
     page.wait_for_selector("[data-testid=batch-number]")
-    assert "1 mg (hcl) per mL" in page.locator("table.kv").inner_text()
+    assert "Strength\t1 mg/mL (hcl)" in page.locator("table.kv").inner_text()
     with app.app_context():
         batch = db.session.scalar(select(Batch).order_by(Batch.id.desc()).limit(1))
         bid = batch.id

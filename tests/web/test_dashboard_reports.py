@@ -11,14 +11,19 @@ from sqlalchemy import select
 
 from pharmacy.database import unit_of_work
 from pharmacy.models import Dispense, Order, QcResult, User
-from pharmacy.services import orders
+from pharmacy.services import handout, scan
 from tests.batch_helpers import latest_batch, make_order, seed, start_form
+from tests.printing.helpers import filled_order
 from tests.support import login
 
 
 @pytest.fixture
-def demo(app, pharmacy):
+def demo(app, pharmacy, as_role):
     ids = seed(app)
+    # One order goes the whole way out: filled from its own released batch, checked by the
+    # pharmacist, labelled, scanned and handed out (the only way to `dispensed`).
+    handed, _ = filled_order(app, as_role, ids, quantity=30)
+    assert as_role("staff").post(f"/print/orders/{handed}/label", data={}).status_code == 200
     order_id = make_order(app, quantity=100)
     c = app.test_client()
     login(c, "technician")
@@ -27,7 +32,6 @@ def demo(app, pharmacy):
         303,
     )
     bid = latest_batch(app)
-    handed = make_order(app, quantity=30, status="ready")
     with app.app_context(), unit_of_work() as s:
         tech = s.scalar(select(User).where(User.username == "technician"))
         for passed in (True, True, True, False):
@@ -45,7 +49,12 @@ def demo(app, pharmacy):
                 dispensed_by_id=tech.id,
             )
         )
-        orders.transition(s, tech, s.get(Order, handed), "dispensed", dispensed_via="pickup")
+        staff = s.scalar(select(User).where(User.username == "staff"))
+        given = s.get(Order, handed)
+        scan.verify_label_scan(s, staff, given, given.number, None)
+        handout.hand_out(
+            s, staff, given, handout.HandoutInput(method="pickup", counsel_outcome="declined")
+        )
         late = s.get(Order, order_id)
         late.promised_on = date.today() - timedelta(days=1)
     return ids
@@ -81,17 +90,17 @@ def test_report_page_pdf_and_csv_agree(app, demo):
     login(c, "pharmacist")
     html = c.get("/reports/").get_data(as_text=True)
     assert html.count('<svg role="img" class="chart"') == 5
-    assert "75.0 % passed (3 passed, 1 failed)." in html
-    assert "4.5 mg: 1 fill." in html
+    assert "80.0 % passed (4 passed, 1 failed)." in html
+    assert "4.5 mg: 2 fills." in html
     today = date.today().isoformat()
     body = c.get(f"/reports/report.csv?since={today}&until={today}").get_data(as_text=True)
     lines = body.splitlines()
-    assert lines[3].split(",")[1:] == ["5", "1", "1"]  # 5 orders in, 1 fill, 1 handed out
-    assert "3,1,75.0" in body and "4.5 mg,1,100" in body
+    assert lines[3].split(",")[1:] == ["5", "2", "1"]  # 5 orders in, 2 fills, 1 handed out
+    assert "4,1,80.0" in body and "4.5 mg,2,130" in body
     resp = c.get(f"/reports/report.pdf?since={today}&until={today}")
     assert resp.mimetype == "application/pdf"
     text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(resp.data)).pages)
-    assert "75.0 % passed (3 passed, 1 failed)." in text
+    assert "80.0 % passed (4 passed, 1 failed)." in text
     assert "Orders by turnaround" in text or "Turnaround from intake" in text
 
 

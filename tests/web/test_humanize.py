@@ -22,6 +22,17 @@ def test_field_errors_name_the_field_in_words():
         "Expires: an expiry date is required"
     )
     assert plain_error("dose_mg", "Dose mg must be positive") == "Dose mg must be positive"
+    assert plain_error("dose_mg", "Must be positive") == "Dose mg: must be positive"
+
+
+def test_codes_and_acronyms_keep_their_capitals_after_the_field():
+    assert plain_error("strength_mg", "LDN-SOL v1 is made at 10 mg/mL") == (
+        "Strength mg: LDN-SOL v1 is made at 10 mg/mL"
+    )
+    assert (
+        plain_error("prescriber_id", "NPI 123 is not valid")
+        == "Prescriber id: NPI 123 is not valid"
+    )
 
 
 def test_only_decimal_quantities_are_grouped():
