@@ -93,7 +93,7 @@ def test_wrong_password_refuses_verify_by_field_and_writes_nothing(app, as_role,
     with app.app_context():
         new = db.session.scalars(select(AuditEvent).where(AuditEvent.id > audits)).all()
         assert [(e.action, e.new["username"], e.new["reason"]) for e in new] == [
-            ("signature.refused", "pharmacist", "wrong signature password")
+            ("session.failed", "pharmacist", "wrong signature password")
         ]
 
     assert ph.post(f"/prescriptions/{rx_id}/verify", data={}).status_code == 302
@@ -204,7 +204,7 @@ def test_final_check_signed_through_the_api_and_marked_on_the_label(app, as_role
         assert db.session.get(Order, oid).status == "ready"
         assert handout.latest_check(db.session, db.session.get(Order, oid)) is None
         refused = db.session.scalar(
-            select(AuditEvent).where(AuditEvent.action == "signature.refused")
+            select(AuditEvent).where(AuditEvent.action == "session.failed")
         )
         assert refused.new["username"] == "pharmacist"
     resp = client.post(url, json={"notes": "ok"})  # the test helper signs with the password
