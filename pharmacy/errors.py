@@ -52,7 +52,9 @@ def plain_error(field: str | None, message: str) -> str:
     if message.lower().startswith(label.lower()):
         return message
     first = message.split(" ", 1)[0]
-    if first[1:] == first[1:].lower():  # "Must be..." -> "must be..."; codes like LDN-SOL stay
+    # A fragment continues the label ("Must be..." -> "must be..."); codes like LDN-SOL stay, and
+    # a message written as whole sentences stays as written: it may open with a person's name.
+    if first[1:] == first[1:].lower() and not message.rstrip().endswith("."):
         message = f"{message[:1].lower()}{message[1:]}"
     return f"{label}: {message}"
 

@@ -25,6 +25,13 @@ def test_field_errors_name_the_field_in_words():
     assert plain_error("dose_mg", "Must be positive") == "Dose mg: must be positive"
 
 
+def test_a_whole_sentence_keeps_its_capital_after_the_field():
+    # Was "Training: newtech may not do...": a person's name lower-cased.
+    assert plain_error("training", "Newtech may not do compounding: none recorded.") == (
+        "Training: Newtech may not do compounding: none recorded."
+    )
+
+
 def test_codes_and_acronyms_keep_their_capitals_after_the_field():
     assert plain_error("strength_mg", "LDN-SOL v1 is made at 10 mg/mL") == (
         "Strength mg: LDN-SOL v1 is made at 10 mg/mL"
