@@ -26,6 +26,14 @@ from tests.batch_helpers import latest_batch, passing_weights, weights_data
 from tests.support import login
 
 
+@pytest.fixture(autouse=True)
+def _sign_as_demo_staff(monkeypatch):
+    """The demo's staff sign with their own password, not the test users' one."""
+    import tests.support
+
+    monkeypatch.setattr(tests.support, "PASSWORD", DEMO_PASSWORD)
+
+
 @pytest.fixture
 def demo(app):
     result = app.test_cli_runner().invoke(args=["demo-data"])
