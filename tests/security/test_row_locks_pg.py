@@ -21,6 +21,7 @@ from pharmacy.models import AuditEvent, Formula, Order, Patient, Prescriber, Pre
 from pharmacy.services import formulas, orders, prescriptions
 from tests.batch_helpers import seed
 from tests.rx_helpers import make_patient, make_prescriber, rx_input
+from tests.support import signoff
 
 pytestmark = pytest.mark.postgres
 
@@ -76,7 +77,7 @@ def _rx(app, pharmacy, **kw) -> int:
 
 def _verify(app, rx_id):
     with app.app_context(), unit_of_work() as s:
-        prescriptions.verify(s, _user(s, "pharmacist"), s.get(Prescription, rx_id))
+        prescriptions.verify(s, _user(s, "pharmacist"), s.get(Prescription, rx_id), sign=signoff())
 
 
 def _events(app, entity, entity_id, prefix):
@@ -103,7 +104,9 @@ def test_twenty_parallel_verifies_of_one_prescription_verify_it_once(pg, pharmac
 
     def verify():
         with unit_of_work() as s:
-            prescriptions.verify(s, _user(s, "pharmacist"), s.get(Prescription, rx_id))
+            prescriptions.verify(
+                s, _user(s, "pharmacist"), s.get(Prescription, rx_id), sign=signoff()
+            )
 
     _results, errors = _parallel(pg, [verify] * 20)
     assert sum(e is None for e in errors) == 1
@@ -179,7 +182,7 @@ def test_parallel_formula_approval_approves_once(pg, pharmacy):
 
     def approve():
         with unit_of_work() as s:
-            formulas.approve(s, _user(s, "checker"), s.get(Formula, draft_id))
+            formulas.approve(s, _user(s, "checker"), s.get(Formula, draft_id), sign=signoff())
 
     _results, errors = _parallel(pg, [approve] * 4)
     assert sum(e is None for e in errors) == 1
