@@ -12,6 +12,7 @@ from pharmacy.extensions import db
 from pharmacy.models import Batch, IngredientLot, Order
 from tests.batch_helpers import make_order, seed
 from tests.e2e.test_navigation import sign_in
+from tests.support import e_sign
 
 pytestmark = pytest.mark.e2e
 
@@ -91,6 +92,7 @@ def test_liquid_formula_batch_weights_qc_release_and_fill(page, live_server, app
     # 4. A second pharmacist releases; the technician fills all its orders with one button.
     sign_in(page, live_server, "checker")
     page.goto(f"{live_server}/batches/{bid}")
+    e_sign(page, "form[action$='/release']")
     page.click("button:has-text('Release batch')")
     page.wait_for_selector("text=available to fill orders")
     _sign_out(page)

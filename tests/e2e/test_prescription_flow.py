@@ -7,6 +7,7 @@ from pharmacy.database import unit_of_work
 from pharmacy.models import User
 from tests.e2e.test_navigation import sign_in
 from tests.rx_helpers import make_patient, make_prescriber
+from tests.support import e_sign
 
 pytestmark = pytest.mark.e2e
 
@@ -56,10 +57,12 @@ def test_prescription_from_entry_to_verification(page, live_server, app, pharmac
     # A "to verify" row opens the prescription itself.
     page.locator("[data-queue=received]").locator(f"text={rx_number}-01").click()
     page.wait_for_selector("[data-testid=rx-number]")
+    e_sign(page, "form[action$='/verify']")
     page.click("button:has-text('Override and verify')")
     assert "contraindicated" in page.locator("[data-field-error=override_reason]").inner_text()
     reason = "Patient stopped tramadol 10 days ago; confirmed with Dr Park"
     page.fill("#override_reason", reason)
+    e_sign(page, "form[action$='/verify']")
     page.click("button:has-text('Override and verify')")
     page.wait_for_selector("text=verified.")
     assert page.locator("[data-testid=rx-status]").inner_text() == "verified"
