@@ -112,10 +112,9 @@ def create_refill(
     return order
 
 
-def _recall_held(session: Session, order: Order) -> bool:
-    from .batches.fill import recall_held  # batches import this module
-
-    return recall_held(session, order)
+def recall_held(session: Session, order: Order) -> bool:
+    """On hold because a batch it was filled from was recalled."""
+    return order.status == "on_hold" and recalled_batch(session, order) is not None
 
 
 def transition(
@@ -142,7 +141,7 @@ def transition(
     lock_row(session, order)
     current = order.status
     held_from = order.held_from if current == "on_hold" else None
-    if held_from and target != "cancelled" and not by_fill and _recall_held(session, order):
+    if held_from and target != "cancelled" and not by_fill and recall_held(session, order):
         raise TransitionNotAllowed(
             f"Order {order.number} is on hold because a batch it was filled from was recalled: "
             "it leaves the hold only by a fill from another batch."

@@ -65,18 +65,7 @@ def fully_filled(session: Session, order: Order) -> bool:
     return all(outstanding(session, order, s) <= 0 for s in requirements(order))
 
 
-def recall_held(session: Session, order: Order) -> bool:
-    """On hold because a batch it was filled from was recalled."""
-    if order.status != "on_hold":
-        return False
-    return bool(
-        session.scalar(
-            select(func.count())
-            .select_from(Dispense)
-            .join(Batch, Batch.id == Dispense.batch_id)
-            .where(Dispense.order_id == order.id, Batch.status == "recalled")
-        )
-    )
+recall_held = order_service.recall_held  # one query for "held by a recall", kept in orders
 
 
 def _fillable(session: Session, order: Order) -> bool:
