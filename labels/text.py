@@ -6,20 +6,16 @@ only our own fixed markup (<b>, <i>) is left unescaped.
 
 from __future__ import annotations
 
-import functools
 import math
 import re
 from dataclasses import dataclass
-from xml.sax.saxutils import escape, unescape
+from xml.sax.saxutils import escape
 
 from reportlab.lib import colors
-from reportlab.lib.enums import TA_CENTER, TA_LEFT, TA_RIGHT
-from reportlab.lib.styles import ParagraphStyle
-from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
-from reportlab.platypus import Paragraph
 
 from .errors import InvalidField, LabelDoesNotFit
+from .linebreak import break_lines, count_lines, draw_lines, words
 
 MIN_SIZE = 6.0
 LEADING = 1.18
@@ -44,7 +40,6 @@ _SPELLED = str.maketrans(
         "\u2033": '"',
     }
 )
-_ALIGN = {"left": TA_LEFT, "center": TA_CENTER, "right": TA_RIGHT}
 
 
 def clean(value: object, field: str, document: str = "label") -> str:
@@ -54,6 +49,8 @@ def clean(value: object, field: str, document: str = "label") -> str:
     which on a patient name is a silent error.
     """
     text = _CONTROL.sub(" ", str(value)).translate(_SPELLED)
+    if text.isascii():
+        return text
     for ch in text:
         try:
             ch.encode("cp1252")
@@ -75,45 +72,9 @@ def nobreak(markup: str) -> str:
     return markup.replace(" ", "\xa0")
 
 
-@functools.lru_cache(maxsize=1024)
-def _style(field: str, bold: bool, align: str, inverse: bool, size: float) -> ParagraphStyle:
-    # The same few styles serve every label: built once, not per block and size tried.
-    return ParagraphStyle(
-        field,
-        fontName="Helvetica-Bold" if bold else "Helvetica",
-        fontSize=size,
-        leading=size * LEADING,
-        alignment=_ALIGN[align],
-        textColor=colors.white if inverse else colors.black,
-        splitLongWords=1,
-    )
-
-
-_TAG = re.compile(r"<(/?)([a-z]+)[^>]*>")
-
-
-@functools.lru_cache(maxsize=4096)
-def _words_width(markup: str, bold: bool) -> float:
-    """The summed width of the words alone (no spaces) at 1 pt; bold markup counted as bold.
-
-    Each line holds at most the box's width of words, so lines >= this x size / width: a size
-    whose bound already exceeds what is allowed cannot fit and need not be wrapped to know."""
-    total, pos, bold_depth = 0.0, 0, 0
-    for m in [*_TAG.finditer(markup), None]:
-        end = m.start() if m else len(markup)
-        chunk = unescape(markup[pos:end])
-        font = "Helvetica-Bold" if (bold or bold_depth) else "Helvetica"
-        total += sum(stringWidth(w, font, 1) for w in chunk.split())
-        if m:
-            if m.group(2) == "b":
-                bold_depth += -1 if m.group(1) else 1
-            pos = m.end()
-    return total
-
-
 def _lines_at_least(block: TextBlock, size: float, width: float) -> float:
     # A little under the bound (font metrics differ for italics), so rounding never skips a fit.
-    return _words_width(block.markup, block.bold) * size / (width - 2 * block.pad) * 0.98
+    return words(block.markup, block.bold).total * size / (width - 2 * block.pad) * 0.98
 
 
 @dataclass(frozen=True)
@@ -130,9 +91,6 @@ class TextBlock:
     boxed: bool = False
     rule_after: bool = False
 
-    def style(self, size: float) -> ParagraphStyle:
-        return _style(self.field, self.bold, self.align, self.inverse, size)
-
     @property
     def pad(self) -> float:
         return 2.0 if (self.boxed or self.inverse) else 0.0
@@ -142,7 +100,6 @@ class TextBlock:
 class Fitted:
     block: TextBlock
     size: float
-    paragraph: Paragraph
     lines: int
     text_height: float
 
@@ -156,12 +113,11 @@ WrapCache = dict[tuple[TextBlock, float, float], Fitted]
 
 
 def _wrap(block: TextBlock, size: float, width: float, cache: WrapCache) -> Fitted:
-    # Line breaking dominates render time; the same block is often tried at the same size twice.
+    # The same block is often tried at the same size twice (with and without the warnings).
     key = (block, size, width)
     if key not in cache:
-        paragraph = Paragraph(block.markup, block.style(size))
-        _, height = paragraph.wrap(width - 2 * block.pad, 10_000)
-        cache[key] = Fitted(block, size, paragraph, len(paragraph.blPara.lines), height)
+        lines = count_lines(words(block.markup, block.bold), width - 2 * block.pad, size)
+        cache[key] = Fitted(block, size, lines, lines * size * LEADING)
     return cache[key]
 
 
@@ -250,8 +206,12 @@ def _floor_step(size: float) -> float:
 
 
 def draw_fitted(canvas: Canvas, fitted: list[Fitted], x: float, top: float, width: float) -> float:
-    """Draw blocks top-down from `top`; returns the y below the last block."""
-    y = top
+    """Draw blocks top-down from `top`; returns the y below the last block.
+
+    Boxes and rules first, then all the text in one text object (a text object per block
+    cost more than the text itself)."""
+    text = canvas.beginText()
+    y, colour = top, None
     for f in fitted:
         b = f.block
         y -= b.space_before
@@ -259,14 +219,18 @@ def draw_fitted(canvas: Canvas, fitted: list[Fitted], x: float, top: float, widt
         if b.inverse:
             canvas.setFillColor(colors.black)
             canvas.rect(x, box_bottom, width, y - box_bottom, stroke=0, fill=1)
-            canvas.setFillColor(colors.black)
         if b.boxed:
             canvas.setLineWidth(0.8)
             canvas.roundRect(x, box_bottom, width, y - box_bottom, 2, stroke=1, fill=0)
-        f.paragraph.drawOn(canvas, x + b.pad, box_bottom + b.pad)
         if b.rule_after:
             canvas.setLineWidth(0.5)
             canvas.line(x, box_bottom - RULE_SPACE / 2, x + width, box_bottom - RULE_SPACE / 2)
-            box_bottom -= RULE_SPACE
-        y = box_bottom
+        if colour is not (colour := colors.white if b.inverse else colors.black):
+            text.setFillColor(colour)
+        avail = width - 2 * b.pad
+        lines = break_lines(words(b.markup, b.bold), avail, f.size)
+        draw_lines(text, lines, x + b.pad, y - b.pad, avail, f.size, b.align, f.size * LEADING)
+        y = box_bottom - (RULE_SPACE if b.rule_after else 0.0)
+    canvas.drawText(text)
+    canvas.setFillColor(colors.black)
     return y
