@@ -48,32 +48,47 @@ def sample(i: int) -> DispensingLabelData:
     )
 
 
+def _texts(d: DispensingLabelData) -> list[tuple[str, str, float]]:
+    """Every string the dispensing label prints, in its font and starting size."""
+    p = d.pharmacy
+    return [
+        ("Helvetica", f"{p.name} · {p.address} · Tel {p.phone}", 7),
+        (
+            "Helvetica-Bold",
+            f"Rx# {d.rx_number} · Fill {d.fill_number:02d} · Filled "
+            f"{d.date_filled} · Refills left: {d.refills_remaining}",
+            8,
+        ),
+        ("Helvetica-Bold", d.patient_name, 11),
+        ("Helvetica-Bold", f"{d.preparation} · Qty: {d.quantity} {d.quantity_unit}", 9),
+        ("Helvetica", d.directions, 11),
+        ("Helvetica-Bold", f"Do not use after {d.beyond_use_date} · {d.storage}", 9),
+        ("Helvetica", f"Prescriber: {d.prescriber} · Batch/Lot: {d.batch_number}", 7.5),
+        *(
+            ("Helvetica-Bold", w, 7)
+            for w in labels.auxiliary_warnings(d.directions, d.extra_warnings)
+        ),
+        ("Helvetica-Bold", f"RPh: {d.pharmacist_initials}", 8),
+        ("Helvetica-Oblique", d.compounded_statement, 7),
+    ]
+
+
 def _bare(items: list[DispensingLabelData]) -> bytes:
-    """The same text and the same Code 128 symbol, drawn straight on a canvas: no fitting."""
+    """The same text, fonts and Code 128 symbol, drawn straight on a canvas: one string per
+    block at its starting size, no fitting, no wrapping, no second label."""
     buf = io.BytesIO()
     c = Canvas(buf, pagesize=(4 * inch, 2 * inch))
     for d in items:
-        y = 1.8 * inch
-        for text in (
-            d.pharmacy.name,
-            d.pharmacy.address,
-            d.pharmacy.phone,
-            f"{d.rx_number}  fill {d.fill_number}",
-            d.patient_name,
-            d.preparation,
-            f"{d.quantity} {d.quantity_unit}",
-            d.directions,
-            d.prescriber,
-            f"Filled {d.date_filled}  Discard after {d.beyond_use_date}",
-            d.batch_number,
-            d.storage,
-        ):
+        y = 1.9 * inch
+        for font, text, size in _texts(d):
+            c.setFont(font, size)
             c.drawString(0.1 * inch, y, text)
-            y -= 0.12 * inch
+            y -= size * 1.18
         value = rx_barcode_value(d.rx_number, d.fill_number)
         Code128(value, barWidth=MODULE, barHeight=24, lquiet=QUIET, rquiet=QUIET).drawOn(
             c, 0.1 * inch, 0.1 * inch
         )
+        c.drawString(0.1 * inch, 0.05 * inch, value)
         c.showPage()
     c.save()
     return buf.getvalue()

@@ -7,6 +7,7 @@ whole dots instead of being smeared across a partial one.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 
@@ -44,6 +45,7 @@ def _symbol(value: str, height: float) -> Code128:
     )
 
 
+@functools.lru_cache(maxsize=1024)
 def barcode_width(value: str) -> float:
     """Width including both quiet zones."""
     return _symbol(value, 10).width

@@ -13,7 +13,7 @@ from .data import DispensingLabelData
 from .document import DrawLabel, fmt_date, render_labels
 from .errors import LabelDoesNotFit
 from .stocks import DEFAULT_STOCK, Box, LabelStock, get_stock
-from .text import Fitted, TextBlock, WrapCache, draw_fitted, esc, fit_blocks, nobreak
+from .text import Fitted, TextBlock, draw_fitted, esc, fit_blocks, nobreak
 
 # USP <17> asks for the warnings a patient needs; naltrexone blocks every opioid, including
 # the ones patients do not think of as painkillers (cough and diarrhea medicines, maintenance).
@@ -192,7 +192,6 @@ def _plan_main(
     warnings: Sequence[str],
     reprint: bool,
     min_factor: float = 0.0,
-    cache: WrapCache | None = None,
     secondary: bool = True,
 ) -> _Plan:
     content = Box(0, 0, stock.label_width, stock.label_height).inset(stock.padding)
@@ -219,7 +218,7 @@ def _plan_main(
         main += side
         side_width = 0.0
     return _Plan(
-        fit_blocks(main, content.width, main_height, stock.code, min_factor, cache),
+        fit_blocks(main, content.width, main_height, stock.code, min_factor),
         side_fit,
         side_width,
         value,
@@ -304,19 +303,18 @@ def plan_dispensing_label(
     the directions or BUD below their USP <17> minimum, the label is refused.
     """
     warnings = auxiliary_warnings(d.directions, d.extra_warnings)
-    cache: WrapCache = {}
     try:
-        plan = _plan_main(d, stock, warnings, reprint, WARNINGS_MIN_FACTOR, cache)
+        plan = _plan_main(d, stock, warnings, reprint, WARNINGS_MIN_FACTOR)
         return [_draw_main(plan, stock)]
     except LabelDoesNotFit as with_warnings:
         if with_warnings.field == "barcode":
             raise
     try:
-        plan = _plan_main(d, stock, (), reprint, cache=cache)
+        plan = _plan_main(d, stock, (), reprint)
         return [_draw_main(plan, stock), _plan_second(d, stock, warnings, reprint, False)]
     except LabelDoesNotFit:
         pass
-    plan = _plan_main(d, stock, (), reprint, cache=cache, secondary=False)
+    plan = _plan_main(d, stock, (), reprint, secondary=False)
     return [_draw_main(plan, stock), _plan_second(d, stock, warnings, reprint, True)]
 
 

@@ -42,7 +42,7 @@ class Word:
 
 @dataclass(frozen=True, slots=True)
 class Line:
-    runs: tuple[Run, ...]  # spaces between words included
+    runs: tuple[Run, ...]  # spaces between words included; one run per change of font
     width: float  # at 1 pt
 
 
@@ -165,11 +165,11 @@ def break_lines(block: Words, width: float, size: float) -> list[Line]:
                 runs += first.runs
                 used += first.width
             if runs:
-                lines.append(Line(tuple(runs), used))
-            lines += [Line(m.runs, m.width) for m in middle]
+                lines.append(Line(_merged(runs), used))
+            lines += [Line(_merged(m.runs), m.width) for m in middle]
             runs, used = [], 0.0
         elif not fits:
-            lines.append(Line(tuple(runs), used))
+            lines.append(Line(_merged(runs), used))
             runs, used = [], 0.0
         if runs:
             runs.append((" ", runs[-1][1]))
@@ -178,7 +178,7 @@ def break_lines(block: Words, width: float, size: float) -> list[Line]:
         used += word.width
         gap = word.space
     if runs:
-        lines.append(Line(tuple(runs), used))
+        lines.append(Line(_merged(runs), used))
     return lines
 
 
@@ -191,26 +191,32 @@ def draw_lines(
     size: float,
     align: str,
     leading: float,
-) -> None:
+    current: tuple[str, float] | None = None,
+) -> tuple[str, float] | None:
     """Lines top-down from `top` into a text object: the first baseline one font size below
-    it, as Paragraph draws it. The caller sets the fill colour and draws the text object."""
+    it, as Paragraph draws it. The caller sets the fill colour and draws the text object.
+
+    `current` is the font and size the text object already has (returned for the next
+    block), so a font is set only where it changes."""
     y = top - size
-    current = None
     for line in lines:
         offset = 0.0
         if align != "left":
             spare = width - line.width * size
             offset = spare / 2 if align == "center" else spare
         text.setTextOrigin(x + offset, y)
-        for chunk, font in _merged(line.runs):
-            if font != current:
+        for chunk, font in line.runs:
+            if current != (font, size):
                 text.setFont(font, size, leading)
-                current = font
-            text.textOut(chunk)
+                current = (font, size)
+            # _textOut, as Paragraph draws: textOut would measure the chunk again only to
+            # move a cursor that the next line's setTextOrigin replaces anyway.
+            text._textOut(chunk)
         y -= leading
+    return current
 
 
-def _merged(runs: tuple[Run, ...]) -> list[Run]:
+def _merged(runs: list[Run] | tuple[Run, ...]) -> tuple[Run, ...]:
     # One text operator per font change, not per word.
     out: list[Run] = []
     for chunk, font in runs:
@@ -218,4 +224,4 @@ def _merged(runs: tuple[Run, ...]) -> list[Run]:
             out[-1] = (out[-1][0] + chunk, font)
         else:
             out.append((chunk, font))
-    return out
+    return tuple(out)

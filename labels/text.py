@@ -1,11 +1,13 @@
 """Safe markup for user text, and shrink-then-wrap fitting of text blocks into a box.
 
-reportlab's Paragraph parses its input as mini-HTML, so every user value goes through esc();
-only our own fixed markup (<b>, <i>) is left unescaped.
+A block's markup knows <b> and <i> (see linebreak.py), so every user value goes through esc():
+a name containing "<b>" prints as written instead of turning the rest of the line bold; only
+our own fixed markup is left unescaped.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass
@@ -15,7 +17,7 @@ from reportlab.lib import colors
 from reportlab.pdfgen.canvas import Canvas
 
 from .errors import InvalidField, LabelDoesNotFit
-from .linebreak import break_lines, count_lines, draw_lines, words
+from .linebreak import Line, break_lines, count_lines, draw_lines, words
 
 MIN_SIZE = 6.0
 LEADING = 1.18
@@ -102,6 +104,12 @@ class Fitted:
     size: float
     lines: int
     text_height: float
+    text_width: float  # the width the lines were broken for (the box less its padding)
+
+    @functools.cached_property
+    def rows(self) -> list[Line]:
+        # Fitting only counts lines; the lines themselves are built once, for drawing.
+        return break_lines(words(self.block.markup, self.block.bold), self.text_width, self.size)
 
     @property
     def height(self) -> float:
@@ -109,16 +117,14 @@ class Fitted:
         return self.block.space_before + self.text_height + 2 * self.block.pad + rule
 
 
-WrapCache = dict[tuple[TextBlock, float, float], Fitted]
-
-
-def _wrap(block: TextBlock, size: float, width: float, cache: WrapCache) -> Fitted:
-    # The same block is often tried at the same size twice (with and without the warnings).
-    key = (block, size, width)
-    if key not in cache:
-        lines = count_lines(words(block.markup, block.bold), width - 2 * block.pad, size)
-        cache[key] = Fitted(block, size, lines, lines * size * LEADING)
-    return cache[key]
+# Cached across labels, not per label: the pharmacy line, the warnings, the statement and
+# the pharmacist's line are the same block on every label of a job, and a block is tried
+# at the same size again when the label is planned a second time without the warnings.
+@functools.lru_cache(maxsize=16384)
+def _wrap(block: TextBlock, size: float, width: float) -> Fitted:
+    avail = width - 2 * block.pad
+    lines = count_lines(words(block.markup, block.bold), avail, size)
+    return Fitted(block, size, lines, lines * size * LEADING, avail)
 
 
 def _sizes(block: TextBlock) -> list[float]:
@@ -129,13 +135,14 @@ def _sizes(block: TextBlock) -> list[float]:
     return [*sizes, block.min_size]
 
 
-def _largest_within_lines(block: TextBlock, width: float, cache: WrapCache) -> Fitted:
+@functools.lru_cache(maxsize=4096)
+def _largest_within_lines(block: TextBlock, width: float) -> Fitted:
     fitted = None
     sizes = _sizes(block)
     for size in sizes:
         if size != sizes[-1] and _lines_at_least(block, size, width) > block.max_lines:
             continue  # too long for its lines at this size: arithmetic, not line breaking
-        fitted = _wrap(block, size, width, cache)
+        fitted = _wrap(block, size, width)
         if fitted.lines <= block.max_lines:
             return fitted
     assert fitted is not None
@@ -148,7 +155,6 @@ def fit_blocks(
     height: float,
     stock: str,
     min_factor: float = 0.0,
-    cache: WrapCache | None = None,
 ) -> list[Fitted]:
     """Largest sizes at which all blocks fit the box, or LabelDoesNotFit.
 
@@ -157,8 +163,7 @@ def fit_blocks(
     allowed to wrap. min_factor limits that common scaling (0.85: no block below 85 % of its
     own size), for callers that have a better option than shrinking everything.
     """
-    cache = {} if cache is None else cache
-    fitted = [_largest_within_lines(b, width, cache) for b in blocks]
+    fitted = [_largest_within_lines(b, width) for b in blocks]
     if sum(f.height for f in fitted) <= height:
         return fitted
     base = [f.size for f in fitted]
@@ -177,7 +182,7 @@ def fit_blocks(
             _height_at_least(blocks, sizes, width) > height
         ):
             continue  # cannot fit at these sizes whatever the line breaks: skip wrapping
-        fitted = [_wrap(b, s, width, cache) for b, s in zip(blocks, sizes, strict=True)]
+        fitted = [_wrap(b, s, width) for b, s in zip(blocks, sizes, strict=True)]
         if sum(f.height for f in fitted) <= height:
             return fitted
         if all(s <= b.min_size for b, s in zip(blocks, sizes, strict=True)):
@@ -211,7 +216,7 @@ def draw_fitted(canvas: Canvas, fitted: list[Fitted], x: float, top: float, widt
     Boxes and rules first, then all the text in one text object (a text object per block
     cost more than the text itself)."""
     text = canvas.beginText()
-    y, colour = top, None
+    y, colour, font = top, None, None
     for f in fitted:
         b = f.block
         y -= b.space_before
@@ -227,9 +232,17 @@ def draw_fitted(canvas: Canvas, fitted: list[Fitted], x: float, top: float, widt
             canvas.line(x, box_bottom - RULE_SPACE / 2, x + width, box_bottom - RULE_SPACE / 2)
         if colour is not (colour := colors.white if b.inverse else colors.black):
             text.setFillColor(colour)
-        avail = width - 2 * b.pad
-        lines = break_lines(words(b.markup, b.bold), avail, f.size)
-        draw_lines(text, lines, x + b.pad, y - b.pad, avail, f.size, b.align, f.size * LEADING)
+        font = draw_lines(
+            text,
+            f.rows,
+            x + b.pad,
+            y - b.pad,
+            f.text_width,
+            f.size,
+            b.align,
+            f.size * LEADING,
+            font,
+        )
         y = box_bottom - (RULE_SPACE if b.rule_after else 0.0)
     canvas.drawText(text)
     canvas.setFillColor(colors.black)

@@ -11,9 +11,20 @@ from labels import text as fitting
 from labels.errors import LabelDoesNotFit
 from labels.text import TextBlock, esc, fit_blocks
 
-WORDS = (
-    ["take", "one", "capsule", "by", "mouth", "at", "bedtime", "naltrexone", "hydrochloride", "4.5", "mg", "Maria-Guadalupe"]
-)
+WORDS = [
+    "take",
+    "one",
+    "capsule",
+    "by",
+    "mouth",
+    "at",
+    "bedtime",
+    "naltrexone",
+    "hydrochloride",
+    "4.5",
+    "mg",
+    "Maria-Guadalupe",
+]
 
 
 def _blocks(rng: random.Random) -> list[TextBlock]:
@@ -55,11 +66,13 @@ def test_same_result_as_trying_every_size(seed, monkeypatch):
     width, height = rng.choice([150.0, 200.0, 280.0]), rng.choice([60.0, 100.0, 140.0])
     fast = _outcome(blocks, width, height)
     monkeypatch.setattr(fitting, "_lines_at_least", lambda *a: 0.0)  # every size wrapped
+    fitting._largest_within_lines.cache_clear()  # cached results came from the bound
     assert fast == _outcome(blocks, width, height)
+    fitting._largest_within_lines.cache_clear()
 
 
 def test_the_word_width_bound_never_exceeds_the_real_lines():
     block = TextBlock("d", esc("Take 1 capsule by mouth at bedtime " * 6, "d"), 10.0, max_lines=9)
     for size in (6.0, 8.0, 10.0, 14.0):
-        real = fitting._wrap(block, size, 180.0, {}).lines
+        real = fitting._wrap(block, size, 180.0).lines
         assert real >= 2 and fitting._lines_at_least(block, size, 180.0) <= real
