@@ -17,7 +17,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, func, select, text
 
-from .report import Report
+from .report import Report, render
 
 HERE = Path(__file__).resolve().parent
 
@@ -131,9 +131,8 @@ def main() -> None:
         f"machine: {platform.node()} · {os.cpu_count()} CPUs · Python "
         f"{platform.python_version()} · {time.strftime('%Y-%m-%d %H:%M')}"
     )
-    for report in reports:
-        print()
-        print(report.render())
+    print()
+    print(render(reports))
 
 
 if __name__ == "__main__":

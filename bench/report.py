@@ -25,16 +25,25 @@ class Report:
         self.rows.append(Row(name, figure, reference, ratio, target, verdict))
 
     def render(self) -> str:
-        head = Row("measure", "figure", "reference (same run)", "ratio", "target", "")
-        rows = [head, *self.rows]
-        cols = ["name", "figure", "reference", "ratio", "target", "verdict"]
-        widths = {c: max(len(str(getattr(r, c))) for r in rows) for c in cols}
-        lines = [self.title, ""]
-        for i, r in enumerate(rows):
-            lines.append("  ".join(str(getattr(r, c)).ljust(widths[c]) for c in cols).rstrip())
-            if i == 0:
-                lines.append("  ".join("-" * widths[c] for c in cols))
-        return "\n".join(lines)
+        return render([self])
+
+
+def render(reports: list[Report]) -> str:
+    """One table for every database measured: each row says which one it is."""
+    head = ["database", "measure", "figure", "reference (same run)", "ratio", "target", ""]
+    cols = ["name", "figure", "reference", "ratio", "target", "verdict"]
+    rows = [head] + [
+        [report.title.split(":")[0], *(str(getattr(r, c)) for c in cols)]
+        for report in reports
+        for r in report.rows
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
+    lines = [f"- {report.title}" for report in reports] + [""]
+    for i, row in enumerate(rows):
+        lines.append("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
+        if i == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return "\n".join(lines)
 
 
 def ms(seconds: float) -> str:

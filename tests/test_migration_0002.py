@@ -12,12 +12,15 @@ def test_0002_backfills_patient_search_keys(empty_database):  # noqa: F811
     with app.app_context():
         with db.engine.begin() as conn:
             command.upgrade(_alembic_config(conn), "0001")
-            conn.execute(text(
-                "INSERT INTO patient (first_name, last_name, date_of_birth, sex, address, phone,"
-                " allergies, medications, pregnant, breastfeeding, liver_disease, created_at,"
-                " updated_at) VALUES ('Margaret', 'Ellis', '1961-04-12', 'female', '',"
-                " '(217) 555-0191', '', '', false, false, 'none', CURRENT_TIMESTAMP,"
-                " CURRENT_TIMESTAMP)"))
+            conn.execute(
+                text(
+                    "INSERT INTO patient (first_name, last_name, date_of_birth, sex, address, phone,"
+                    " allergies, medications, pregnant, breastfeeding, liver_disease, created_at,"
+                    " updated_at) VALUES ('Margaret', 'Ellis', '1961-04-12', 'female', '',"
+                    " '(217) 555-0191', '', '', false, false, 'none', CURRENT_TIMESTAMP,"
+                    " CURRENT_TIMESTAMP)"
+                )
+            )
         with db.engine.begin() as conn:
             command.upgrade(_alembic_config(conn), "0002")
         with db.engine.connect() as conn:

@@ -203,9 +203,7 @@ def test_final_check_signed_through_the_api_and_marked_on_the_label(app, as_role
     with app.app_context():
         assert db.session.get(Order, oid).status == "ready"
         assert handout.latest_check(db.session, db.session.get(Order, oid)) is None
-        refused = db.session.scalar(
-            select(AuditEvent).where(AuditEvent.action == "session.failed")
-        )
+        refused = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "session.failed"))
         assert refused.new["username"] == "pharmacist"
     resp = client.post(url, json={"notes": "ok"})  # the test helper signs with the password
     assert resp.status_code == 201, resp.get_json()
