@@ -3,32 +3,19 @@
 from __future__ import annotations
 
 import random
-import re
 import statistics
 import time
 from collections.abc import Callable
+from datetime import date
 
 from sqlalchemy import select
 
 from pharmacy.extensions import db
 from pharmacy.models import Patient, Prescription
 from pharmacy.services import orders
-from pharmacy.services.patients import after_prefix
 
 from .report import ms, percentile
 
-_COLUMNS = """SELECT o.id, o.status, o.fill_number, p.rx_number, pt.first_name, pt.last_name
-              FROM rx_order o JOIN prescription p ON p.id = o.prescription_id
-              JOIN patient pt ON pt.id = p.patient_id"""
-BARE = {
-    "rx": f"{_COLUMNS} WHERE p.rx_number = :q ORDER BY o.id DESC LIMIT 51",
-    "name": f"{_COLUMNS} WHERE pt.name_key >= :lo AND pt.name_key < :hi "
-    "ORDER BY o.id DESC LIMIT 51",
-    "dob": f"{_COLUMNS} WHERE pt.date_of_birth = :q ORDER BY o.id DESC LIMIT 51",
-    # The service's own shape (see orders._lookup_statement), written by hand.
-    "phone": f"{_COLUMNS} WHERE pt.phone_reversed >= :lo AND pt.phone_reversed < :hi "
-    "ORDER BY o.id DESC LIMIT 51",
-}
 LABELS = {
     "rx": "Rx number",
     "name": "patient-name prefix",
@@ -72,30 +59,36 @@ def samples(seed: int = 1, n: int = 200) -> dict[str, list]:
     }
 
 
-def _raw(sql: str, dialect: str) -> Callable[[dict], list]:
+def _raw_queries(values: list[str]) -> dict[str, tuple[str, object]]:
+    """For each value, the service's own statement compiled for this database, with its
+    parameters as the driver takes them: the same SQL as the service runs."""
+    dialect = db.engine.dialect
+    compiled: dict = {}
+    out = {}
+    for q in values:
+        stmt, params = orders.lookup_statement(q, dialect.name)
+        if stmt not in compiled:
+            compiled[stmt] = stmt.compile(dialect=dialect)
+        c = compiled[stmt]
+        bound = c.construct_params(params)
+        if c.positiontup is not None:  # qmark (SQLite): positional, dates as ISO text
+            bound = [_plain(bound[k]) for k in c.positiontup]
+        out[q] = (c.string, bound)
+    return out
+
+
+def _raw(query: tuple[str, object]) -> list:
     """The statement on the DB-API cursor itself: no SQLAlchemy between query and rows."""
-    if dialect != "sqlite":
-        sql = re.sub(r":(\w+)", r"%(\1)s", sql)
-
-    def run(params: dict) -> list:
-        cur = db.session.connection().connection.cursor()
-        try:
-            cur.execute(sql, params)
-            return cur.fetchall()
-        finally:
-            cur.close()
-
-    return run
+    cur = db.session.connection().connection.cursor()
+    try:
+        cur.execute(*query)
+        return cur.fetchall()
+    finally:
+        cur.close()
 
 
-def _bare_params(key: str, q, dialect: str) -> dict:
-    if key == "name":
-        return {"lo": q, "hi": after_prefix(q)}
-    if key == "dob":
-        return {"q": q.isoformat() if dialect == "sqlite" else q}
-    if key == "phone":
-        return {"lo": q[::-1], "hi": after_prefix(q[::-1])}
-    return {"q": q}
+def _plain(value):
+    return value.isoformat() if isinstance(value, date) else value
 
 
 def _round(values, service, bare) -> tuple[list[float], list[float]]:
@@ -111,16 +104,16 @@ def _round(values, service, bare) -> tuple[list[float], list[float]]:
 
 def run(report, n: int = 200, rounds: int = 3) -> dict[str, list]:
     data = samples(n=n)
-    dialect = db.engine.dialect.name
     for key, label in LABELS.items():
-        values = data[key]
-        raw = _raw(BARE[key], dialect)
+        values = [q.isoformat() if key == "dob" else q for q in data[key]]
 
-        def service(q, key=key):
-            return orders.lookup(db.session, q.isoformat() if key == "dob" else q)
+        def service(q):
+            return orders.lookup(db.session, q)
 
-        def bare(q, key=key, raw=raw):
-            return raw(_bare_params(key, q, dialect))
+        prepared = _raw_queries(values)
+
+        def bare(q, prepared=prepared):
+            return _raw(prepared[q])
 
         _round(values[:20], service, bare)  # warm caches and compiled statements
         per_round = [_round(values, service, bare) for _ in range(rounds)]

@@ -406,12 +406,12 @@ def _rows(session: Session, stmt, params: dict) -> list[OrderRow]:
     return [OrderRow._make(r) for r in session.connection().execute(stmt, params).all()]
 
 
-def lookup(session: Session, q: str, before: int | None = None, limit: int = PAGE_SIZE) -> Page:
-    """Orders matching an Rx number, a patient name prefix, a date of birth or a phone number,
-    newest first, one bounded page at a time (keyset on the order id)."""
+def lookup_statement(q: str, dialect: str, before: int | None = None, limit: int = PAGE_SIZE):
+    """The look-up's statement and parameters (limit + 1 rows: one more tells there is a next
+    page), or None for an empty query. The bench runs the same statement on the raw driver."""
     q = (q or "").strip()
     if not q:
-        return Page([], None)
+        return None
     params: dict = {"limit": limit + 1}
     if q.upper().startswith("RX"):
         rx = parse_rx_number(q, require_check=False, field="q")
@@ -432,8 +432,16 @@ def lookup(session: Session, q: str, before: int | None = None, limit: int = PAG
                 params[f"lo{i}"], params[f"hi{i}"] = key, upper
     if before:
         params["before"] = before
-    dialect = session.get_bind().dialect.name
-    rows = _rows(session, _lookup_statement(kind, shape, bool(before), dialect), params)
+    return _lookup_statement(kind, shape, bool(before), dialect), params
+
+
+def lookup(session: Session, q: str, before: int | None = None, limit: int = PAGE_SIZE) -> Page:
+    """Orders matching an Rx number, a patient name prefix, a date of birth or a phone number,
+    newest first, one bounded page at a time (keyset on the order id)."""
+    query = lookup_statement(q, session.get_bind().dialect.name, before, limit)
+    if query is None:
+        return Page([], None)
+    rows = _rows(session, *query)
     more = len(rows) > limit
     rows = rows[:limit]
     return Page(rows, rows[-1].id if more and rows else None)
