@@ -3,13 +3,15 @@ a reason), the API lot being the first whose stock covers what the engine says t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ...domain.errors import ValidationFailed
+from ...domain.lots import USABLE_STATUS
 from ...models import IngredientLot
 from .. import calculator, inventory
 from .common import (
@@ -32,10 +34,16 @@ class _LotPool:
     lots: list[IngredientLot]
     stock: dict[int, Decimal]
     overrides: dict[int, IngredientLot]
+    _fefo: dict[int, list[IngredientLot]] = field(default_factory=dict)  # by ingredient
 
     def candidates(self, ingredient_id: int) -> list[IngredientLot]:
         if ingredient_id in self.overrides:
             return [self.overrides[ingredient_id]]
+        if ingredient_id not in self._fefo:
+            self._fefo[ingredient_id] = self._order(ingredient_id)
+        return self._fefo[ingredient_id]
+
+    def _order(self, ingredient_id: int) -> list[IngredientLot]:
         # First expiry first out among usable lots, as inventory defines them, over the
         # pool's own rows (when locked, their stock cannot change before this transaction
         # ends), not a fresh read.
@@ -118,11 +126,41 @@ def _lock_pool(session: Session, req: _Request, override_ids: tuple[int, ...]) -
     return _LotPool(session, on, locked, stock, overrides)
 
 
+# Lots per ingredient the unlocked plan looks at: FEFO's first lots with stock; a plan that
+# needs more (every one of them is short) is made under the locks over all of them.
+PLAN_LOTS = 4
+
+
 def _unlocked_pool(session: Session, req: _Request) -> _LotPool:
-    """The lots FEFO may choose from (released, in date), read without locking: the plan is
-    made on them, then only the lots it uses are locked and checked (`_confirm`)."""
-    ingredient_ids = {ln.ingredient_id for ln in req.formula.lines}
-    lots = list(session.scalars(inventory.usable_lots_stmt(ingredient_ids, req.on)))
+    """The first lots FEFO may choose from (released, in date, with stock), read without
+    locking: the plan is made on them, then only the lots it uses are locked and checked
+    (`_confirm`). Any refusal is decided again under the locks, over every lot."""
+    ingredient_ids = sorted({ln.ingredient_id for ln in req.formula.lines})
+    rank = (
+        func.row_number()
+        .over(
+            partition_by=IngredientLot.ingredient_id,
+            order_by=(IngredientLot.expires_on, IngredientLot.received_on, IngredientLot.id),
+        )
+        .label("rank")
+    )
+    first = (
+        select(IngredientLot.id, rank)
+        .where(
+            IngredientLot.ingredient_id.in_(ingredient_ids),
+            IngredientLot.status == USABLE_STATUS,
+            IngredientLot.expires_on >= req.on,
+            IngredientLot.on_hand > 0,
+        )
+        .subquery()
+    )
+    lots = list(
+        session.scalars(
+            select(IngredientLot)
+            .join(first, first.c.id == IngredientLot.id)
+            .where(first.c.rank <= PLAN_LOTS)
+        )
+    )
     return _LotPool(session, req.on, lots, {lot.id: lot.on_hand for lot in lots}, {})
 
 

@@ -195,33 +195,23 @@ def _unlocked_plan(session: Session, req: _Request, inp: StartInput, active):
         return None  # said again, exactly, under the locks
 
 
-def _locked_plan(session: Session, req: _Request, inp: StartInput, active, planned):
-    """Lots for every line, locked: the unlocked plan if its lots, once locked, are unchanged
-    and still hold what it takes; otherwise (another batch took the stock first, a status
-    moved, lots chosen by hand, no plan) every lot of the formula locked and the plan made
-    again under the locks."""
-    if planned is not None and _confirm(session, *planned):
-        return planned
+def _locked_plan(session: Session, req: _Request, inp: StartInput, active):
+    """Every lot of the formula locked and the plan made under the locks: when lots were
+    chosen by hand, the unlocked plan failed, or a lot it chose changed before it was locked
+    (another batch took the stock first, a status moved)."""
     plan = _plan(session, req, _lock_pool(session, req, inp.override_lot_ids), active)
     return plan, _split_lines(req, plan.chosen, plan.plans, plan.result)
 
 
-def start_batch(session: Session, actor: User, inp: StartInput) -> Batch:
-    """Run the engine on FEFO (or overridden) lots and save the batch with a frozen snapshot.
-    Locks, in the fixed order and as late as they can be: the counter, then the lots used."""
-    training.require_current(session, actor, "compounding")
-    req = _check_request(session, inp)
-    active = next((ln for ln in req.formula.lines if ln.role == "active"), None)
-    if active is None:
-        raise ValidationFailed.single("formula_id", f"{req.formula.code} has no active ingredient")
-    planned = _unlocked_plan(session, req, inp, active)  # the slow part, before any lock
-    number = next_batch_number(session, req.formula.code, req.on)
-    plan, rows = _locked_plan(session, req, inp, active, planned)
+def _prepare(session: Session, actor: User, inp: StartInput, req: _Request, planned) -> Batch:
+    """The batch, its lot lines and its frozen snapshot, built in Python without a statement
+    (so, when the plan was made unlocked, before any lock is taken); its number, and the
+    stock its lots held once locked, are filled in under the locks (`_stamp`)."""
+    plan, rows = planned
     allergies, allergy_reason = check_excipient_allergies(
         actor, req.formula, req.orders, inp.allergy_override
     )
-    accept_potency_if_needed(session, actor, plan.api_lot, inp.potency_acceptance)
-    batch = _new_batch(number, req, plan.result, actor)
+    batch = _new_batch("", req, plan.result, actor)
     usages_info = _add_usages(batch, req, plan.pool, rows)
     request_values = {
         "kind": req.kind,
@@ -238,6 +228,41 @@ def start_batch(session: Session, actor: User, inp: StartInput) -> Batch:
     batch.calculation = _snapshot(
         req.formula, request_values, req.balance, usages_info, plan.result, req.orders
     )
+    return batch
+
+
+def _stamp(batch: Batch, number: str, plan: _Plan) -> None:
+    """What is known only under the locks: the number, each lot's stock as locked and a
+    potency acceptance recorded just now."""
+    batch.batch_number = number
+    lots = {lot.id: lot for lot in plan.chosen.values()}
+    for info in batch.calculation["lots"]:
+        info["on_hand_before"] = audit._plain(plan.pool.stock.get(info["lot_id"]))
+        info["potency_accepted"] = lots[info["lot_id"]].potency_acceptance
+
+
+def start_batch(session: Session, actor: User, inp: StartInput) -> Batch:
+    """Run the engine on FEFO (or overridden) lots and save the batch with a frozen snapshot.
+
+    Locks, in the fixed order and as late as they can be: the plan and the record are made
+    first on lots read without a lock, then the counter is locked, then only the lots the
+    plan uses, which are checked unchanged (else every lot is locked and the plan made
+    again), then the rows are written. Two batches never take the same stock: each lot's
+    stock is checked and moved under its lock."""
+    training.require_current(session, actor, "compounding")
+    req = _check_request(session, inp)
+    active = next((ln for ln in req.formula.lines if ln.role == "active"), None)
+    if active is None:
+        raise ValidationFailed.single("formula_id", f"{req.formula.code} has no active ingredient")
+    planned = _unlocked_plan(session, req, inp, active)
+    batch = _prepare(session, actor, inp, req, planned) if planned else None
+    number = next_batch_number(session, req.formula.code, req.on)  # the first lock
+    if planned is None or not _confirm(session, *planned):
+        planned = _locked_plan(session, req, inp, active)
+        batch = _prepare(session, actor, inp, req, planned)
+    plan = planned[0]
+    accept_potency_if_needed(session, actor, plan.api_lot, inp.potency_acceptance)
+    _stamp(batch, number, plan)
     session.add(batch)
     session.flush()
     _attach_orders(session, actor, batch, req)

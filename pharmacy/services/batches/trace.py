@@ -199,7 +199,9 @@ def _batch_counts(session: Session, lot_id: int) -> list[tuple[int, int]]:
         .where(Dispense.batch_id == used.c.batch_id)
         .scalar_subquery()
     )
-    return list(session.execute(select(used.c.batch_id, n).order_by(used.c.batch_id)).tuples())
+    return [
+        (b, k) for b, k in session.execute(select(used.c.batch_id, n).order_by(used.c.batch_id))
+    ]
 
 
 def _span(counts: list[tuple[int, int]], limit: int, page: int) -> tuple[list[int], int]:
