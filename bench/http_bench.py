@@ -80,6 +80,10 @@ def measures(s: dict) -> list[Measure]:
     ]
 
 
+def RECALL(m: Measure) -> bool:  # noqa: N802 - a constant-like filter
+    return m.label.startswith("recall trace")
+
+
 def run(
     report,
     url: str,
@@ -89,9 +93,11 @@ def run(
     api_token: str,
     seconds: int = 5,
     rounds: int = 3,
+    only=None,
 ) -> None:
+    """`only`: a test on each Measure (e.g. RECALL) to run some pages, with both references."""
     env = {"DATABASE_URL": url, "SECRET_KEY": "bench-secret-" + "x" * 40}
-    pages = measures(samples)
+    pages = [m for m in measures(samples) if only is None or only(m)]
     trivial_runs, empty_runs, empty_ratios = [], [], []
     with (
         Gunicorn("bench.trivial_app:app") as trivial,

@@ -117,6 +117,8 @@ class BatchLotUsage(Base):
     __table_args__ = (
         CheckConstraint("planned_quantity > 0", name="planned_positive"),
         CheckConstraint("actual_quantity IS NULL OR actual_quantity > 0", name="actual_positive"),
+        # A lot's batches in batch order from the index alone (the recall trace).
+        Index("ix_batch_lot_usage_lot_id_batch_id", "lot_id", "batch_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

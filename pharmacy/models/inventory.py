@@ -188,8 +188,14 @@ class MovementUnitMismatch(ValueError):
     """A movement recorded in a unit other than its lot's: stock would be summed wrongly."""
 
 
-def _check_movement_unit(connection, lot_id: int, unit: str, what: str) -> None:
-    lot_unit = connection.scalar(select(IngredientLot.unit).where(IngredientLot.id == lot_id))
+def _check_movement_unit(connection, lot_id: int, unit: str, what: str, session=None) -> None:
+    # A lot's unit is fixed at receipt: the session's copy of the lot, when it holds one,
+    # says it without a statement.
+    lot = session.identity_map.get(identity_key(IngredientLot, lot_id)) if session else None
+    if lot is not None and "unit" in lot.__dict__:
+        lot_unit = lot.unit
+    else:
+        lot_unit = connection.scalar(select(IngredientLot.unit).where(IngredientLot.id == lot_id))
     if lot_unit is not None and lot_unit != unit:
         raise MovementUnitMismatch(
             f"{what} for lot {lot_id} is in {unit}, but the lot is counted in {lot_unit}; "
@@ -203,11 +209,15 @@ def _register_unit_guards() -> None:
     @event.listens_for(BatchLotUsage, "before_insert")
     @event.listens_for(BatchLotUsage, "before_update")
     def _usage_unit(_mapper, connection, target):
-        _check_movement_unit(connection, target.lot_id, target.unit, "a batch usage")
+        _check_movement_unit(
+            connection, target.lot_id, target.unit, "a batch usage", object_session(target)
+        )
 
     @event.listens_for(LotAdjustment, "before_insert")
     def _adjustment_unit(_mapper, connection, target):
-        _check_movement_unit(connection, target.lot_id, target.unit, "an adjustment")
+        _check_movement_unit(
+            connection, target.lot_id, target.unit, "an adjustment", object_session(target)
+        )
 
 
 _register_unit_guards()

@@ -712,21 +712,43 @@ def usable_lots_running(
     session: Session, ingredient_id: int, on: date, needed: Decimal | None = None
 ) -> list[IngredientLot]:
     """As usable_lots, judged on the lots' running stock (IngredientLot.on_hand) rather than
-    on their movements summed: for batch start, which holds the lot locks, so that its cost
-    does not grow with how many batches have used a lot."""
-    lots = session.scalars(
+    on their movements summed: for batch start, so that its cost does not grow with how many
+    batches have used a lot."""
+    return fefo_running(session.scalars(usable_lots_stmt((ingredient_id,), on)), on, needed)
+
+
+def usable_lots_stmt(ingredient_ids, on: date):
+    """Lots of these ingredients released and in date on `on` (any stock), in FEFO order."""
+    return (
         select(IngredientLot)
         .where(
-            IngredientLot.ingredient_id == ingredient_id,
+            IngredientLot.ingredient_id.in_(sorted(set(ingredient_ids))),
             IngredientLot.status == lot_rules.USABLE_STATUS,
             IngredientLot.expires_on >= on,
         )
         .order_by(IngredientLot.expires_on, IngredientLot.received_on, IngredientLot.id)
-        .limit(USABLE_LOTS_LIMIT)
-    ).all()
+    )
+
+
+def fefo_running(
+    lots, on: date, needed: Decimal | None = None, ingredient_id: int | None = None
+) -> list[IngredientLot]:
+    """usable_lots_running over lots already loaded (of one ingredient, or of `ingredient_id`
+    among them): released, in date and with stock left, first expiry first out (ties: the
+    lot received first, then the lower id), the first USABLE_LOTS_LIMIT in-date lots."""
+    own = sorted(
+        (
+            lot
+            for lot in lots
+            if (ingredient_id is None or lot.ingredient_id == ingredient_id)
+            and lot.status == lot_rules.USABLE_STATUS
+            and lot.expires_on >= on
+        ),
+        key=lambda lot: (lot.expires_on, lot.received_on, lot.id),
+    )[:USABLE_LOTS_LIMIT]
     return [
         lot
-        for lot in lots
+        for lot in own
         if lot_rules.usability(
             lot_rules.Lot(lot.lot_number, lot.expires_on, lot.status, lot.on_hand, lot.received_on),
             on,

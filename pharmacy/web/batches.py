@@ -39,7 +39,6 @@ from .batch_forms import (
     QcForm,
     ReleaseForm,
     StartForm,
-    TraceForm,
     parse_weights,
     weights_form_class,
 )
@@ -567,10 +566,9 @@ def fill_all(batch_id: int):
     return redirect(url_for("batches.show", batch_id=batch.id))
 
 
-def _lot_trace_form() -> tuple[TraceForm, IngredientLot | None]:
+def _lot_choices() -> list[tuple[int, str]]:
     """The lot picker: plain rows rendered by a plain loop in the template (as WTForms options
     with ORM lots, a thousand lots cost more than the whole trace)."""
-    form = TraceForm(request.args)
     rows = db.session.execute(
         select(
             IngredientLot.id,
@@ -583,35 +581,33 @@ def _lot_trace_form() -> tuple[TraceForm, IngredientLot | None]:
         .order_by(IngredientLot.ingredient_id, IngredientLot.lot_number)
         .limit(1000)
     ).all()
-    form.lot_choices = [
+    return [
         (i, f"{name} — lot {number} — exp {expires.isoformat()} ({status})")
         for i, name, number, expires, status in rows
     ]
-    lot_id = request.args.get("lot_id", 0, type=int)
-    return form, (db.session.get(IngredientLot, lot_id) if lot_id else None)
 
 
 @bp.route("/trace")
 def trace():
-    form, lot = _lot_trace_form()
+    """The lot picker, or the trace of one lot. The trace reads what the API reads and no
+    more: the picker over every lot is on the page without a lot (linked from the trace)."""
+    lot_id = request.args.get("lot_id", 0, type=int)
+    lot = db.session.get(IngredientLot, lot_id) if lot_id else None
+    if lot is None:
+        return render_template("batches/trace.html", lot=None, trace=None, lots=_lot_choices())
     page = request.args.get("page", 1, type=int)
     batch_page = request.args.get("batch_page", 1, type=int)
     try:
-        result = (
-            service.trace_lot(db.session, lot.id, page=page, batch_page=batch_page) if lot else None
-        )
+        result = service.trace_lot(db.session, lot.id, page=page, batch_page=batch_page)
     except ValidationFailed as exc:
         abort(400, exc.errors[0].message)
-    html = render_template(
-        "batches/trace.html", form=form, lot=lot, trace=result, note_form=NoteForm()
+    html = render_template("batches/trace.html", lot=lot, trace=result, note_form=NoteForm())
+    audit_read(
+        "patient_data.read",
+        "lot_trace",
+        lot.id,
+        {"page": "recall trace", "recipients": len(result.recipients), "trace_page": page},
     )
-    if lot is not None:
-        audit_read(
-            "patient_data.read",
-            "lot_trace",
-            lot.id,
-            {"page": "recall trace", "recipients": len(result.recipients), "trace_page": page},
-        )
     return html
 
 

@@ -356,3 +356,46 @@ def test_trace_pages_recipients_with_a_total_and_the_csv_has_them_all(app, as_ro
         )
     )
     assert len(rows) == total
+
+
+def test_trace_pages_follow_batches_of_different_sizes_and_the_page_has_no_lot_picker(
+    app, as_role, ids
+):
+    """Pages are cut from each batch's count (only the batches a page falls in are read):
+    every page size, read page by page, gives the CSV's rows in the CSV's order, even when a
+    page starts inside a batch, spans batches, or a batch used the lot on two lines. The
+    traced page does not build the picker over every lot (the API does not either)."""
+    from pharmacy.models import BatchLotUsage
+    from pharmacy.services import batches as service
+
+    c = as_role("technician")
+    for n in (3, 1, 2):  # batches with 3, 1 and 2 recipients
+        bid = _released_batch(app, as_role, ids)
+        for _ in range(n):
+            oid = make_order(app, quantity=10)
+            resp = c.post(f"/batches/{bid}/dispense", data={"order_id": oid, "quantity": "10"})
+            assert resp.status_code == 302
+    lot_id = ids["lots"]["NTX-25002"]
+    with app.app_context():
+        uses = db.session.scalars(
+            select(BatchLotUsage.batch_id).where(BatchLotUsage.lot_id == lot_id)
+        ).all()
+        every = list(service.iter_recipients(db.session, lot_id=lot_id))
+        assert len(every) == 6 and len(set(uses)) == 3
+        for limit in (1, 2, 4, 5, 6, 100):
+            trace = service.trace_lot(db.session, lot_id, limit=limit)
+            assert trace.total_recipients == 6 and trace.total_batches == 3
+            rows = []
+            for page in range(1, trace.pages + 1):
+                got = service.trace_lot(db.session, lot_id, limit=limit, page=page)
+                assert got.truncated == (page < trace.pages)
+                rows += got.recipients
+            assert rows == every, limit
+        beyond = service.trace_lot(db.session, lot_id, limit=4, page=3)
+        assert beyond.recipients == [] and not beyond.truncated
+    p = as_role("pharmacist")
+    traced = p.get(f"/batches/trace?lot_id={lot_id}").get_data(as_text=True)
+    assert 'id="lot_id"' not in traced and "Trace another lot" in traced
+    assert "Who received units (6)" in traced
+    picker = p.get("/batches/trace").get_data(as_text=True)
+    assert 'id="lot_id"' in picker and f'value="{lot_id}"' in picker

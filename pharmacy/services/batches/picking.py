@@ -3,13 +3,15 @@ a reason), the API lot being the first whose stock covers what the engine says t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ...domain.errors import ValidationFailed
+from ...domain.lots import USABLE_STATUS
 from ...models import IngredientLot
 from .. import calculator, inventory
 from .common import (
@@ -23,26 +25,35 @@ from .request import _Request
 
 @dataclass
 class _LotPool:
-    """The formula's lots, locked, with the stock of those that could be used that day."""
+    """The formula's lots with the stock of those that could be used that day: every lot of
+    its ingredients, locked (`_lock_pool`), or only those released and in date, read without
+    a lock to plan before locking what the plan uses (`_unlocked_pool`)."""
 
     session: Session
     on: date
-    locked: list[IngredientLot]
+    lots: list[IngredientLot]
     stock: dict[int, Decimal]
     overrides: dict[int, IngredientLot]
+    _fefo: dict[int, list[IngredientLot]] = field(default_factory=dict)  # by ingredient
 
     def candidates(self, ingredient_id: int) -> list[IngredientLot]:
         if ingredient_id in self.overrides:
             return [self.overrides[ingredient_id]]
-        # First expiry first out among usable lots, as inventory defines them (the rows are
-        # locked, so the stock it reads cannot change before this transaction ends).
-        return inventory.usable_lots_running(self.session, ingredient_id, self.on)
+        if ingredient_id not in self._fefo:
+            self._fefo[ingredient_id] = self._order(ingredient_id)
+        return self._fefo[ingredient_id]
+
+    def _order(self, ingredient_id: int) -> list[IngredientLot]:
+        # First expiry first out among usable lots, as inventory defines them, over the
+        # pool's own rows (when locked, their stock cannot change before this transaction
+        # ends), not a fresh read.
+        return inventory.fefo_running(self.lots, self.on, ingredient_id=ingredient_id)
 
     def refusals(self, lot: IngredientLot, needed: Decimal | None) -> list[str]:
         return lot_refusals(lot, self.stock, self.on, needed)
 
     def why_none(self, ingredient_id: int, name: str) -> str:
-        own = [lot for lot in self.locked if lot.ingredient_id == ingredient_id]
+        own = [lot for lot in self.lots if lot.ingredient_id == ingredient_id]
         why = [m for lot in own for m in self.refusals(lot, None)]
         return f"no usable lot of {name}" + (": " + "; ".join(why) if why else " in stock")
 
@@ -115,6 +126,66 @@ def _lock_pool(session: Session, req: _Request, override_ids: tuple[int, ...]) -
     return _LotPool(session, on, locked, stock, overrides)
 
 
+# Lots per ingredient the unlocked plan looks at: FEFO's first lots with stock; a plan that
+# needs more (every one of them is short) is made under the locks over all of them.
+PLAN_LOTS = 4
+
+
+def _unlocked_pool(session: Session, req: _Request) -> _LotPool:
+    """The first lots FEFO may choose from (released, in date, with stock), read without
+    locking: the plan is made on them, then only the lots it uses are locked and checked
+    (`_confirm`). Any refusal is decided again under the locks, over every lot."""
+    ingredient_ids = sorted({ln.ingredient_id for ln in req.formula.lines})
+    rank = (
+        func.row_number()
+        .over(
+            partition_by=IngredientLot.ingredient_id,
+            order_by=(IngredientLot.expires_on, IngredientLot.received_on, IngredientLot.id),
+        )
+        .label("rank")
+    )
+    first = (
+        select(IngredientLot.id, rank)
+        .where(
+            IngredientLot.ingredient_id.in_(ingredient_ids),
+            IngredientLot.status == USABLE_STATUS,
+            IngredientLot.expires_on >= req.on,
+            IngredientLot.on_hand > 0,
+        )
+        .subquery()
+    )
+    lots = list(
+        session.scalars(
+            select(IngredientLot)
+            .join(first, first.c.id == IngredientLot.id)
+            .where(first.c.rank <= PLAN_LOTS)
+        )
+    )
+    return _LotPool(session, req.on, lots, {lot.id: lot.on_hand for lot in lots}, {})
+
+
+@dataclass
+class _Plan:
+    """The lots chosen for every line, what each line takes, and the engine's run on them."""
+
+    pool: _LotPool
+    api_lot: IngredientLot
+    chosen: dict[int, IngredientLot]
+    plans: dict[int, tuple[Decimal, str]]
+    result: object
+
+
+def _plan(session: Session, req: _Request, pool: _LotPool, active) -> _Plan:
+    api_lot, trial, first_others = _pick_api_lot(session, req, pool, active)
+    chosen, plans = _pick_other_lots(req, pool, active, api_lot, trial)
+    # The record's own run: the BUD is capped by the lots actually used (the trial's run
+    # already was, when the other lines got the lots it assumed).
+    others = [lot for ing, lot in chosen.items() if ing != active.ingredient_id]
+    same = [lot.id for lot in others] == [lot.id for lot in first_others]
+    result = trial if same else _engine(session, req, api_lot, others)
+    return _Plan(pool, api_lot, chosen, plans, result)
+
+
 def _engine(session: Session, req: _Request, api_lot: IngredientLot, others):
     return _run_engine(
         session,
@@ -147,7 +218,7 @@ def _pick_api_lot(session: Session, req: _Request, pool: _LotPool, active):
         needed, need_unit = _planned(active, trial, req.kind)
         why = pool.refusals(lot, to_lot_unit(needed, need_unit, lot.unit, "override_lot_ids"))
         if not why:
-            return lot, trial
+            return lot, trial, first_others
         refusals += why
     msg = "; ".join(refusals) or pool.why_none(active.ingredient_id, active.ingredient.name)
     raise ValidationFailed.single("override_lot_ids", msg)

@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from ...domain.errors import FieldError, ValidationFailed
 from ...domain.formula_rules import form_family
-from ...models import Balance, Formula, Order
+from ...models import Balance, Formula, FormulaIngredient, Order
 from .common import (
     START_ORDER_STATUSES,
     _label,
@@ -96,7 +96,17 @@ class _Request:
 
 
 def _approved_formula(session: Session, formula_id: int | None) -> Formula:
-    formula = session.get(Formula, formula_id) if formula_id else None
+    # Its lines and their ingredients with it (every step below reads them): 2 statements,
+    # not one per line.
+    formula = (
+        session.get(
+            Formula,
+            formula_id,
+            options=[selectinload(Formula.lines).joinedload(FormulaIngredient.ingredient)],
+        )
+        if formula_id
+        else None
+    )
     if formula is None:
         raise ValidationFailed.single("formula_id", "choose an approved formula")
     if formula.status != "approved":

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -56,7 +58,7 @@ class Trace:
         return max(1, -(-self.total_batches // self.per_page))
 
     def to_dict(self) -> dict:
-        return audit._plain(
+        return _flat_top(
             {
                 "lot": None
                 if self.lot is None
@@ -70,12 +72,12 @@ class Trace:
                 "batch": None
                 if self.batch is None
                 else {"id": self.batch.id, "batch_number": self.batch.batch_number},
-                "batches": self.batches,
+                "batches": _flat(self.batches),
                 "total_batches": self.total_batches,
                 "batch_page": self.batch_page,
                 "batch_pages": self.batch_pages,
-                "lots": self.lots,
-                "recipients": self.recipients,
+                "lots": _flat(self.lots),
+                "recipients": _flat(self.recipients),
                 "total_recipients": self.total_recipients,
                 "page": self.page,
                 "pages": self.pages,
@@ -83,6 +85,24 @@ class Trace:
                 "truncated": self.truncated,
             }
         )
+
+
+def _scalar(v):
+    """audit._plain for one value (Decimal as its exact string, dates ISO)."""
+    if isinstance(v, Decimal):
+        return str(v)
+    if isinstance(v, datetime | date):
+        return v.isoformat()
+    return v
+
+
+def _flat(rows: list[dict]) -> list[dict]:
+    """audit._plain for flat rows of scalars, without walking them recursively."""
+    return [{k: _scalar(v) for k, v in r.items()} for r in rows]
+
+
+def _flat_top(body: dict) -> dict:
+    return {k: v if isinstance(v, list) else audit._plain(v) for k, v in body.items()}
 
 
 CSV_COLUMNS = (
@@ -165,25 +185,52 @@ def _recipient(r) -> dict:
     }
 
 
-def _recipients(
-    session: Session, batch_filter, limit: int, page: int = 1
-) -> tuple[list[dict], bool, int]:
-    """One page of recipients, whether more follow, and how many there are in all.
-    `batch_filter` is on Dispense.batch_id, so counting and paging read the dispense index
-    alone, without the batch table."""
-    total = session.scalar(select(func.count()).select_from(Dispense).where(batch_filter))
-    # The page is chosen on the dispenses alone, then only its rows are joined to orders,
-    # patients and prescribers (not every recipient of the lot joined, then sorted).
-    page_ids = (
-        select(Dispense.id)
-        .where(batch_filter)
-        .order_by(Dispense.batch_id, Dispense.id)
-        .limit(limit)
-        .offset((page - 1) * limit)
-        .subquery()
+def _batch_counts(session: Session, lot_id: int) -> list[tuple[int, int]]:
+    """(batch id, recipients) for every batch made with the lot, in batch order: in one
+    statement, read from two indexes alone (ix_batch_lot_usage_lot_id_batch_id, then
+    ix_dispense_batch_id once per batch). A batch that used the lot on two lines (stock API
+    and aliquot) counts once."""
+    used = (
+        select(BatchLotUsage.batch_id).where(BatchLotUsage.lot_id == lot_id).distinct().subquery()
     )
-    stmt = _recipients_stmt(Dispense.id.in_(select(page_ids.c.id)))
-    rows = [_recipient(r) for r in session.execute(stmt)]
+    n = (
+        select(func.count())
+        .select_from(Dispense)
+        .where(Dispense.batch_id == used.c.batch_id)
+        .scalar_subquery()
+    )
+    return [
+        (b, k) for b, k in session.execute(select(used.c.batch_id, n).order_by(used.c.batch_id))
+    ]
+
+
+def _span(counts: list[tuple[int, int]], limit: int, page: int) -> tuple[list[int], int]:
+    """The batches that hold recipients [start, start + limit) of the whole list (ordered by
+    batch, then dispense), and where the page starts within the first of them."""
+    start, seen, ids, offset = (page - 1) * limit, 0, [], 0
+    for batch_id, n in counts:
+        if seen + n > start and n:
+            if not ids:
+                offset = start - seen
+            ids.append(batch_id)
+        seen += n
+        if seen >= start + limit:
+            break
+    return ids, offset
+
+
+def _recipients(
+    session: Session, counts: list[tuple[int, int]], limit: int, page: int = 1
+) -> tuple[list[dict], bool, int]:
+    """One page of recipients, whether more follow, and how many there are in all, from each
+    batch's count: only the few batches the page falls in are read and joined to orders,
+    patients and prescribers (the cost does not grow with the page number nor the lot's size)."""
+    total = sum(n for _, n in counts)
+    ids, offset = _span(counts, limit, page)
+    rows = []
+    if ids:
+        stmt = _recipients_stmt(Dispense.batch_id.in_(ids)).limit(limit).offset(offset)
+        rows = [_recipient(r) for r in session.execute(stmt)]
     return rows, page * limit < total, total
 
 
@@ -228,16 +275,17 @@ def trace_lot(
     if lot is None:
         raise ValidationFailed.single("lot_id", "is not a known lot")
     page, batch_page = _page(page), _page(batch_page, "batch_page")
-    used = select(BatchLotUsage.batch_id).where(BatchLotUsage.lot_id == lot_id)
-    total_batches = session.scalar(select(func.count()).select_from(used.subquery()))
-    batches = session.execute(
-        select(*(getattr(Batch, c) for c in _BATCH_COLUMNS))
-        .where(Batch.id.in_(used))
-        .order_by(Batch.id)
-        .limit(limit)
-        .offset((batch_page - 1) * limit)
-    ).all()
-    recipients, more, total = _recipients(session, Dispense.batch_id.in_(used), limit, page)
+    counts = _batch_counts(session, lot_id)
+    total_batches = len(counts)
+    page_ids = [b for b, _ in counts[(batch_page - 1) * limit : batch_page * limit]]
+    batches = []
+    if page_ids:
+        batches = session.execute(
+            select(*(getattr(Batch, c) for c in _BATCH_COLUMNS))
+            .where(Batch.id.in_(page_ids))
+            .order_by(Batch.id)
+        ).all()
+    recipients, more, total = _recipients(session, counts, limit, page)
     return Trace(
         lot,
         None,
@@ -261,7 +309,8 @@ def _page(page, field: str = "page") -> int:
 
 def trace_batch(session: Session, batch: Batch, limit: int = TRACE_PAGE, page: int = 1) -> Trace:
     page = _page(page)
-    recipients, more, total = _recipients(session, Dispense.batch_id == batch.id, limit, page)
+    count = session.scalar(select(func.count()).where(Dispense.batch_id == batch.id))
+    recipients, more, total = _recipients(session, [(batch.id, count)], limit, page)
     lots = [
         {
             "lot_id": u.lot_id,
