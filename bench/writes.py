@@ -8,14 +8,13 @@ import time
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import delete, func, insert, select, text
+from sqlalchemy import delete, func, insert, select
 
-from pharmacy.benchdata import RUNNING_STOCK_SQL
 from pharmacy.database import unit_of_work
 from pharmacy.domain.errors import DomainError
 from pharmacy.extensions import db
 from pharmacy.models import Balance, Batch, Formula, Order, Prescription, User
-from pharmacy.services import batches
+from pharmacy.services import batches, inventory
 
 CLIENTS = 4
 
@@ -214,7 +213,7 @@ def undone(app):
             # again below; only counters move forward.
             for t in tables:
                 conn.execute(delete(t).where(t.c.id > marks[t.name]))
-            conn.execute(text(RUNNING_STOCK_SQL))  # the lots' running stock, as it was
+            inventory.resum_running_stock(conn)  # the lots' running stock, as it was
 
 
 def run(report, app, seconds: float = 5) -> None:

@@ -706,16 +706,12 @@ def _write_plan(engine, rng, ctx: Context, plan: list[PlannedRx], lots, echo) ->
     return counts
 
 
-RUNNING_STOCK_SQL = """UPDATE ingredient_lot SET on_hand = quantity_received
-    + COALESCE((SELECT SUM(a.quantity) FROM lot_adjustment a WHERE a.lot_id = ingredient_lot.id), 0)
-    - COALESCE((SELECT SUM(COALESCE(u.actual_quantity, u.planned_quantity))
-                FROM batch_lot_usage u WHERE u.lot_id = ingredient_lot.id), 0)"""
-
-
 def _sync(conn: Connection, counts: dict[str, int]) -> None:
     """Explicit ids were written; move PostgreSQL's sequences past them and refresh stats.
     The usages went in with bulk inserts (no ORM events): the lots' running stock is summed."""
-    conn.execute(text(RUNNING_STOCK_SQL))
+    from .services.inventory import resum_running_stock
+
+    resum_running_stock(conn)
     if conn.dialect.name != "postgresql":
         conn.exec_driver_sql("ANALYZE")
         return

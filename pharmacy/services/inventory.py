@@ -27,7 +27,8 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 
-from sqlalchemy import Select, func, or_, select, type_coerce
+from sqlalchemy import Select, func, or_, select, type_coerce, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from ..database import ExactDecimal, minimal, utcnow
@@ -663,6 +664,13 @@ def verify_running_stock(session: Session) -> list[StockMismatch]:
         .order_by(IngredientLot.id)
     )
     return [StockMismatch(i, n, Decimal(r), Decimal(d)) for i, n, r, d in rows]
+
+
+def resum_running_stock(connection: Connection) -> None:
+    """Set every lot's running stock to the sum of its movements, as verify_running_stock
+    derives it: for bulk loads and undos that bypass the ORM events that keep it."""
+    _adj, _use, derived = _movement_totals()
+    connection.execute(update(IngredientLot).values(on_hand=derived))
 
 
 def lock_lots(session: Session, lot_ids: Iterable[int]) -> list[IngredientLot]:

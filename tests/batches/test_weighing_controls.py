@@ -2,10 +2,12 @@
 aliquot lines, the balance's minimum weighable quantity, API potency acceptance, QC sample,
 liquid final volume and the correction of a mistyped QC figure. SQLite and PostgreSQL."""
 
+import importlib.util
 from decimal import Decimal as D
+from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from pharmacy.database import unit_of_work
 from pharmacy.extensions import db
@@ -305,3 +307,45 @@ def test_potency_acceptance_over_the_api(app, ids):
     resp = client.post(url, json={"reason": "USP allows 97.0-103.0 % for this salt lot"})
     assert resp.status_code == 200
     assert resp.get_json()["potency_acceptance"].startswith("USP allows")
+
+
+def _migration(name: str):
+    path = Path(__file__).resolve().parents[2] / "migrations" / "versions" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_migration_0019_sums_the_running_stock_again_without_the_aliquot(app, as_role, ids):
+    """0012 filled the running stock subtracting aliquot lines too: a lot that had fed an
+    aliquot batch showed less than it holds. 0019 sums it as verify_running_stock does."""
+    bid = _start(app, as_role("technician"), ids, strength_mg="0.5")
+    lot_id = ids["lots"]["NTX-25002"]
+    with app.app_context():
+        aliquot = db.session.get(Batch, bid).calculation["result"]["aliquot"]["aliquot_mg"]
+        right = db.session.get(IngredientLot, lot_id).on_hand
+        db.session.rollback()
+    with app.app_context(), db.engine.begin() as conn:
+        conn.execute(text(_migration("0012_lookup_and_audit_indexes").RUNNING_STOCK_SQL))
+    with app.app_context():
+        assert db.session.get(IngredientLot, lot_id).on_hand == right - D(aliquot)
+        assert [m.lot_id for m in inventory.verify_running_stock(db.session)] == [lot_id]
+        db.session.rollback()
+    with app.app_context(), db.engine.begin() as conn:
+        conn.execute(text(_migration("0019_running_stock_without_aliquots").RUNNING_STOCK_SQL))
+    with app.app_context():
+        assert db.session.get(IngredientLot, lot_id).on_hand == right
+        assert inventory.verify_running_stock(db.session) == []
+        db.session.rollback()
+
+
+def test_a_bulk_resum_of_the_running_stock_leaves_out_the_aliquot(app, as_role, ids):
+    """The bench loader and its undo sum the running stock in bulk, the same way."""
+    _start(app, as_role("technician"), ids, strength_mg="0.5")
+    with app.app_context():
+        with db.engine.begin() as conn:
+            conn.execute(text("UPDATE ingredient_lot SET on_hand = 0"))
+            inventory.resum_running_stock(conn)
+        assert inventory.verify_running_stock(db.session) == []
+        db.session.rollback()
