@@ -132,7 +132,9 @@ def configure_sqlite(engine: Engine, busy_timeout_ms: int = 15000) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
         immediate = _begin_immediate.get()
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        # On the driver's connection directly: through exec_driver_sql a BEGIN cost as much as
+        # the session look-up itself (execution context, events, result) on every request.
+        conn.connection.driver_connection.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
         conn.info["sqlite_reader"] = not immediate  # a deferred transaction that has not written
         conn.info["sqlite_wrote"] = False
 
@@ -140,6 +142,34 @@ def configure_sqlite(engine: Engine, busy_timeout_ms: int = 15000) -> None:
     def _on_execute(conn, _cursor, statement, _params, _context, _executemany):
         if conn.info.get("sqlite_reader") and statement.lstrip()[:6].upper() != "SELECT":
             conn.info["sqlite_wrote"] = True
+
+
+def ping_when_idle(engine: Engine, idle_seconds: float = 1.0) -> None:
+    """Pessimistic disconnect handling without a round trip on every checkout.
+
+    `pool_pre_ping` pings the server each time a connection leaves the pool: one extra round
+    trip per request on PostgreSQL. A connection returned less than `idle_seconds` ago was
+    working then, so only one that has sat idle longer is pinged; a dead one is replaced (the
+    pool retries the checkout) exactly as pre-ping would. Under load connections come back
+    within milliseconds and the ping disappears; after a quiet spell the first request pings."""
+    import time
+
+    from sqlalchemy import exc
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_conn, record):
+        record.info["returned_at"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_conn, record, _proxy):
+        returned = record.info.get("returned_at")
+        if returned is None or time.monotonic() - returned < idle_seconds:
+            return  # fresh from connect(), or back in the pool a moment ago
+        try:
+            engine.dialect.do_ping(dbapi_conn)
+        except engine.dialect.loaded_dbapi.Error as err:
+            # As pre-ping does: the server went away, so every pooled connection is suspect.
+            raise exc.InvalidatePoolError(f"ping on checkout failed: {err}") from err
 
 
 def _restart_as_writer(session) -> None:
