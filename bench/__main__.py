@@ -1,6 +1,7 @@
 """`make bench`: build the dataset, measure, print one table of figures with same-run references.
 
     python -m bench [--orders 1000000] [--only sqlite|postgresql] [--http-seconds 5] [--rounds 3]
+                    [--parts lookups,recall,audit,http,labels,writes]
 
 SQLite always (bench/bench.db); PostgreSQL too when TEST_DATABASE_URL or DATABASE_URL names
 one (in a schema of its own per size, `bench_<orders>`).
@@ -67,24 +68,33 @@ def run_one(name: str, url: str, args) -> Report:
                 f"{sum(counts.values()) / (time.perf_counter() - start):,.0f}",
                 f"{sum(counts.values()):,} rows",
             )
-        samples = lookups.run(report, rounds=args.rounds)
-        samples["lot_id"] = recall.run(report)
-        audit_bench.run(report, rounds=args.rounds)
+        parts = args.parts
+        if "lookups" in parts:
+            samples = lookups.run(report, rounds=args.rounds)
+        else:
+            samples = lookups.samples()
+        if "recall" in parts:
+            samples["lot_id"] = recall.run(report)
+        else:
+            samples["lot_id"] = recall.most_used_lot()[0]
+        if "audit" in parts:
+            audit_bench.run(report, rounds=args.rounds)
         samples["order_ids"] = _order_ids(db.session)
         token = _api_token(db.session)
-    http_bench.run(
-        report,
-        url,
-        "pharmacist",
-        DEMO_PASSWORD,
-        samples,
-        token,
-        seconds=args.http_seconds,
-        rounds=args.rounds,
-    )
-    if name == "sqlite":
+    if "http" in parts:
+        http_bench.run(
+            report,
+            url,
+            "pharmacist",
+            DEMO_PASSWORD,
+            samples,
+            token,
+            seconds=args.http_seconds,
+            rounds=args.rounds,
+        )
+    if name == "sqlite" and "labels" in parts:
         labels_bench.run(report, rounds=args.rounds)
-    if name == "postgresql":
+    if name == "postgresql" and "writes" in parts:
         # Last, and undone afterwards: the writes must not change what the reads measure.
         writes.run(report, app)
     return report
@@ -109,6 +119,17 @@ def _api_token(session) -> str:
         return create_api_token(s, user, user, "bench")
 
 
+PARTS = ("lookups", "recall", "audit", "http", "labels", "writes")
+
+
+def _parts(value: str) -> tuple[str, ...]:
+    chosen = tuple(p.strip() for p in value.split(",") if p.strip())
+    unknown = [p for p in chosen if p not in PARTS]
+    if unknown or not chosen:
+        raise argparse.ArgumentTypeError(f"parts are some of {', '.join(PARTS)}")
+    return chosen
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument(
@@ -118,6 +139,12 @@ def main() -> None:
     parser.add_argument("--only", choices=["sqlite", "postgresql"])
     parser.add_argument("--http-seconds", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--parts",
+        type=_parts,
+        default=PARTS,
+        help=f"comma-separated, some of {','.join(PARTS)} (default: all of them)",
+    )
     args = parser.parse_args()
     targets = []
     if args.only in (None, "sqlite"):

@@ -13,8 +13,8 @@ from pharmacy.services import batches
 from .report import ms, percentile
 
 
-def run(report, repeats: int = 20) -> int:
-    """Times the trace service on the most used API lot; returns that lot's id."""
+def most_used_lot() -> tuple[int, int]:
+    """The API lot used by the most batches, and how many."""
     lot_id, uses = db.session.execute(
         select(BatchLotUsage.lot_id, func.count())
         .where(BatchLotUsage.role == "active")
@@ -23,6 +23,12 @@ def run(report, repeats: int = 20) -> int:
         .limit(1)
     ).one()
     db.session.rollback()
+    return lot_id, uses
+
+
+def run(report, repeats: int = 20) -> int:
+    """Times the trace service on the most used API lot; returns that lot's id."""
+    lot_id, uses = most_used_lot()
     times, trace = [], None
     for _ in range(repeats + 3):
         start = time.perf_counter()
