@@ -252,3 +252,5 @@ def _init_guards(app: Flask) -> None:
         if url is None:
             url = fixed_urls[key] = url_for(endpoint, **values)
         return url
+
+    app.extensions["fixed_url"] = fixed_url  # for views: pharmacy.web.fixed_url

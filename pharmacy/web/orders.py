@@ -17,6 +17,7 @@ from ..services import batches as batch_svc
 from ..services import handout as handout_svc
 from ..services import orders as svc
 from ..services import rescreen
+from . import fixed_url
 from .clinical_forms import FinalCheckForm, HandoutForm, TransitionForm, VerifyForm
 from .forms import apply_errors, note_refusal, sign_off
 
@@ -35,7 +36,7 @@ STATUS_LABELS = {
 
 def _order_href() -> str:
     """The order page's URL without the id: built once per page, not once per listed row."""
-    return url_for("orders.show", order_id=0)[:-1]
+    return fixed_url("orders.show", order_id=0)[:-1]
 
 
 @bp.route("/")
@@ -78,7 +79,7 @@ def queue():
         only=only,
         cap=svc.COUNT_CAP,
         order_href=_order_href(),
-        rx_href=url_for("prescriptions.show", rx_id=0)[:-1],
+        rx_href=fixed_url("prescriptions.show", rx_id=0)[:-1],
         today=date.today(),
         refresh_seconds=current_app.config.get("QUEUE_REFRESH_SECONDS", 60),
     )
