@@ -6,6 +6,7 @@ import logging
 
 from flask import Flask, abort, flash, g, redirect, request, session, url_for
 from flask_login import current_user
+from markupsafe import Markup
 from werkzeug.routing import IntegerConverter
 
 from . import access, config
@@ -235,10 +236,23 @@ def _init_guards(app: Flask) -> None:
             headers["Cache-Control"] = "no-store"
         return resp
 
-    @app.context_processor
-    def navigation():
+    # The navigation depends only on the user's roles and the page (which link is current):
+    # rendered once for each, instead of ~15 links built through Jinja on every page.
+    navs: dict[tuple, Markup] = {}
+
+    @app.template_global()
+    def main_nav() -> Markup:
         roles = current_user.roles if current_user.is_authenticated else frozenset()
-        return {"nav_items": access.nav_items(roles)}
+        key = (request.script_root, roles, request.endpoint)
+        html = navs.get(key)
+        if html is None:
+            template = app.jinja_env.get_template("_nav.html")
+            html = Markup(
+                template.render(nav_items=access.nav_items(roles), current_endpoint=key[2])
+            )
+            if len(navs) < 5000:
+                navs[key] = html
+        return html
 
     # URLs that never change between requests (the navigation, the stylesheet) are built once
     # per application root rather than on every page: werkzeug's URL building is not cheap.

@@ -6,6 +6,7 @@ query string skips the value checks. Each must refuse what it refused before."""
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import time
 
@@ -150,3 +151,23 @@ def test_security_headers_unchanged(app, pharmacy, production):
     assert h["Cache-Control"] == "no-store"
     assert ("Strict-Transport-Security" in h) is production
     assert len(h.getlist("X-Content-Type-Options")) == 1
+
+
+def _nav(html: str) -> list[tuple[str, bool]]:
+    links = re.findall(r'<a href="[^"]+" data-nav="([^"]+)"\s*(aria-current="page")?>', html)
+    return [(endpoint, bool(current)) for endpoint, current in links]
+
+
+def test_navigation_is_the_roles_own_and_marks_the_page_each_time(app, pharmacy):
+    from pharmacy.access import nav_items
+
+    staff, pharmacist = app.test_client(), app.test_client()
+    login(staff, "staff")
+    login(pharmacist, "pharmacist")
+    for _ in range(2):  # built, then reused
+        for client, role in ((staff, "staff"), (pharmacist, "pharmacist")):
+            for path, endpoint in (("/orders/queue", "orders.queue"), ("/", "main.index")):
+                got = _nav(client.get(path).get_data(as_text=True))
+                expected = [ep for ep, _label in nav_items(frozenset({role}))]
+                assert [ep for ep, _ in got] == expected
+                assert [ep for ep, current in got if current] == [endpoint]
