@@ -531,15 +531,22 @@ def queue_order_for(roles: frozenset[str]) -> list[str]:
     return first + [s for s in OPEN_STATUSES if s not in first]
 
 
-def history(session: Session, order: Order) -> list[AuditEvent]:
-    rx_id = str(order.prescription_id)
-    stmt = select(AuditEvent).where(
+# Built once (bound parameters): building the select cost as much as running it.
+_HISTORY = (
+    select(AuditEvent)
+    .where(
         or_(
-            (AuditEvent.entity == "rx_order") & (AuditEvent.entity_id == str(order.id)),
-            (AuditEvent.entity == "prescription") & (AuditEvent.entity_id == rx_id),
+            (AuditEvent.entity == "rx_order") & (AuditEvent.entity_id == bindparam("order_id")),
+            (AuditEvent.entity == "prescription") & (AuditEvent.entity_id == bindparam("rx_id")),
         )
     )
-    return list(session.scalars(stmt.order_by(AuditEvent.id)))
+    .order_by(AuditEvent.id)
+)
+
+
+def history(session: Session, order: Order) -> list[AuditEvent]:
+    params = {"order_id": str(order.id), "rx_id": str(order.prescription_id)}
+    return list(session.scalars(_HISTORY, params))
 
 
 def order_dict(

@@ -6,17 +6,16 @@ from datetime import date
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy.orm import joinedload
 
 from ..database import unit_of_work
 from ..domain import lifecycle
 from ..domain.errors import TransitionNotAllowed, ValidationFailed
 from ..extensions import db
-from ..models import Order, Prescription
+from ..models import Order
 from ..services import batches as batch_svc
 from ..services import handout as handout_svc
+from ..services import order_page, rescreen
 from ..services import orders as svc
-from ..services import rescreen
 from . import fixed_url
 from .clinical_forms import FinalCheckForm, HandoutForm, TransitionForm, VerifyForm
 from .forms import apply_errors, note_refusal, sign_off
@@ -142,15 +141,8 @@ def _show(
 @bp.route("/<int:order_id>")
 def show(order_id: int):
     # What the page shows, in three statements rather than a lazy load per relationship.
-    order = db.session.get(Order, order_id, options=_SHOW_LOADS) or abort(404)
+    order = order_page.order_for_page(db.session, order_id) or abort(404)
     return _show(order)
-
-
-_SHOW_LOADS = (
-    joinedload(Order.prescription).joinedload(Prescription.patient),
-    joinedload(Order.prescription).selectinload(Prescription.orders),
-    joinedload(Order.prescription).selectinload(Prescription.titration_steps),
-)
 
 
 @bp.route("/<int:order_id>/status", methods=["POST"])
