@@ -10,7 +10,13 @@ from markupsafe import Markup
 from werkzeug.routing import IntegerConverter
 
 from . import access, config
-from .database import configure_sqlite, ping_when_idle, reads_deferred, unit_of_work
+from .database import (
+    configure_postgresql,
+    configure_sqlite,
+    ping_when_idle,
+    reads_deferred,
+    unit_of_work,
+)
 from .extensions import csrf, db, login_manager, migrate
 
 security_log = logging.getLogger("pharmacy.security")
@@ -74,8 +80,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             configure_sqlite(db.engine)
-        elif ping:
-            ping_when_idle(db.engine)
+        else:
+            if ping:
+                ping_when_idle(db.engine)
+            configure_postgresql(db.engine)  # after the ping: it checks out in autocommit
 
     from .errors import register_error_handlers
     from .flush_guard import install as install_flush_guard
