@@ -189,9 +189,10 @@ def configure_postgresql(engine: Engine) -> None:
     only level the app uses, every statement takes its own snapshot inside a transaction
     too, so the rows read are the same; what goes away is psycopg's BEGIN before the first
     query and the ROLLBACK at the end of the request. The first statement that is not a plain
-    SELECT (a write, a row lock, a savepoint) ends autocommit before it runs, so from there on
-    it is one transaction, rolled back at the end of the request as before; unit_of_work
-    ends autocommit on its connection before the use case (_restart_as_writer)."""
+    SELECT (a write, a row lock, a savepoint, a server-side cursor) ends autocommit before it
+    runs, so from there on it is one transaction, rolled back at the end of the request as
+    before; unit_of_work ends autocommit on its connection before the use case
+    (_restart_as_writer)."""
 
     @event.listens_for(engine, "checkout")
     def _reader(dbapi_conn, record, _proxy):
@@ -206,8 +207,10 @@ def configure_postgresql(engine: Engine) -> None:
             dbapi_conn.autocommit = False
 
     @event.listens_for(engine, "before_cursor_execute")
-    def _first_write(conn, _cursor, statement, _params, _context, _executemany):
-        if conn.info.get("pg_reader") and not _plain_select(statement):
+    def _first_write(conn, cursor, statement, _params, _context, _executemany):
+        # A server-side cursor (yield_per, streamed CSVs) is DECLAREd: only in a transaction.
+        streamed = getattr(cursor, "name", None) is not None
+        if conn.info.get("pg_reader") and (streamed or not _plain_select(statement)):
             _end_autocommit(conn)
 
 

@@ -99,3 +99,20 @@ def test_the_connection_goes_back_to_the_pool_transactional(pg, pharmacy):
         again = _dbapi()
         assert not again.autocommit  # a CLI command or a test: a transaction as always
         db.session.rollback()
+
+
+def test_a_streamed_read_runs_in_a_transaction(pg, pharmacy):
+    with pg.test_request_context("/"):
+        reads_deferred(True)
+        try:
+            conn = _dbapi()
+            assert conn.autocommit
+            rows = db.session.execute(
+                select(User.username).order_by(User.id).execution_options(yield_per=2)
+            )
+            assert len(list(rows)) == len(pharmacy)  # DECLARE CURSOR needs a transaction
+            assert not conn.autocommit
+        finally:
+            db.session.rollback()
+            reads_deferred(False)
+            db.session.remove()
