@@ -6,13 +6,35 @@ import logging
 
 from flask import Flask, abort, flash, g, redirect, request, session, url_for
 from flask_login import current_user
+from markupsafe import Markup
 from werkzeug.routing import IntegerConverter
 
 from . import access, config
-from .database import configure_sqlite, reads_deferred, unit_of_work
+from .database import (
+    configure_postgresql,
+    configure_sqlite,
+    ping_when_idle,
+    reads_deferred,
+    unit_of_work,
+)
 from .extensions import csrf, db, login_manager, migrate
 
 security_log = logging.getLogger("pharmacy.security")
+
+_SECURITY_HEADERS = tuple(
+    (name.lower(), name, value)
+    for name, value in (
+        (
+            "Content-Security-Policy",
+            "default-src 'self'; object-src 'none'; base-uri 'none'; "
+            "frame-ancestors 'none'; form-action 'self'",
+        ),
+        ("X-Content-Type-Options", "nosniff"),
+        ("Referrer-Policy", "same-origin"),
+        ("X-Frame-Options", "DENY"),
+    )
+)
+_HSTS = (("strict-transport-security", "Strict-Transport-Security", "max-age=31536000"),)
 
 
 class DatabaseId(IntegerConverter):
@@ -35,12 +57,16 @@ def create_app(test_config: dict | None = None) -> Flask:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
-    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        # A local file has no server connection to go stale: skip the ping on every checkout.
-        options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
-        options.pop("pool_pre_ping", None)
-        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+    # A local SQLite file has no server connection to go stale: no ping. On PostgreSQL the
+    # ping on every checkout (one round trip a request) becomes a ping after an idle second.
+    options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    ping = options.pop("pool_pre_ping", False)
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
+    from .web.session_cookie import VerifiedOnceSessionInterface
+
+    app.session_interface = VerifiedOnceSessionInterface()
+    _cache_ensure_sync(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=_migrations_dir(), render_as_batch=True, compare_type=True)
     from .web.attachments import allow_attachment_size
@@ -54,6 +80,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             configure_sqlite(db.engine)
+        else:
+            if ping:
+                ping_when_idle(db.engine)
+            configure_postgresql(db.engine)  # after the ping: it checks out in autocommit
 
     from .errors import register_error_handlers
     from .flush_guard import install as install_flush_guard
@@ -73,6 +103,26 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     register_cli(app)
     return app
+
+
+def _cache_ensure_sync(app: Flask) -> None:
+    """Flask asks, for every hook and view on every request, whether it is a coroutine
+    function (inspect, about a dozen times a request): answer once per function."""
+    original = app.ensure_sync
+    known: dict = {}
+
+    def ensure_sync(func):
+        try:
+            return known[func]
+        except KeyError:
+            result = original(func)
+            if len(known) < 10_000:
+                known[func] = result
+            return result
+        except TypeError:  # unhashable callable
+            return original(func)
+
+    app.ensure_sync = ensure_sync
 
 
 def _migrations_dir() -> str:
@@ -181,25 +231,36 @@ def _init_guards(app: Flask) -> None:
 
     @app.after_request
     def security_headers(resp):
-        resp.headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; object-src 'none'; base-uri 'none'; "
-            "frame-ancestors 'none'; form-action 'self'",
-        )
-        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
-        resp.headers.setdefault("Referrer-Policy", "same-origin")
-        resp.headers.setdefault("X-Frame-Options", "DENY")
-        if app.config.get("PRODUCTION"):
-            # Production is served over HTTPS only (the session cookie is Secure there).
-            resp.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        # A header a view set itself wins (setdefault semantics); checked against one set of
+        # the names present rather than four scans of the header list.
+        headers = resp.headers
+        present = {name.lower() for name, _value in headers}
+        extra = _HSTS if app.config.get("PRODUCTION") else ()
+        # Production is served over HTTPS only (the session cookie is Secure there): HSTS.
+        for lowered, name, value in (*_SECURITY_HEADERS, *extra):
+            if lowered not in present:
+                headers.add(name, value)
         if current_user and current_user.is_authenticated:
-            resp.headers["Cache-Control"] = "no-store"
+            headers["Cache-Control"] = "no-store"
         return resp
 
-    @app.context_processor
-    def navigation():
+    # The navigation depends only on the user's roles and the page (which link is current):
+    # rendered once for each, instead of ~15 links built through Jinja on every page.
+    navs: dict[tuple, Markup] = {}
+
+    @app.template_global()
+    def main_nav() -> Markup:
         roles = current_user.roles if current_user.is_authenticated else frozenset()
-        return {"nav_items": access.nav_items(roles)}
+        key = (request.script_root, roles, request.endpoint)
+        html = navs.get(key)
+        if html is None:
+            template = app.jinja_env.get_template("_nav.html")
+            html = Markup(
+                template.render(nav_items=access.nav_items(roles), current_endpoint=key[2])
+            )
+            if len(navs) < 5000:
+                navs[key] = html
+        return html
 
     # URLs that never change between requests (the navigation, the stylesheet) are built once
     # per application root rather than on every page: werkzeug's URL building is not cheap.
@@ -213,3 +274,5 @@ def _init_guards(app: Flask) -> None:
         if url is None:
             url = fixed_urls[key] = url_for(endpoint, **values)
         return url
+
+    app.extensions["fixed_url"] = fixed_url  # for views: pharmacy.web.fixed_url

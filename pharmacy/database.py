@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -132,7 +133,9 @@ def configure_sqlite(engine: Engine, busy_timeout_ms: int = 15000) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
         immediate = _begin_immediate.get()
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        # On the driver's connection directly: through exec_driver_sql a BEGIN cost as much as
+        # the session look-up itself (execution context, events, result) on every request.
+        conn.connection.driver_connection.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
         conn.info["sqlite_reader"] = not immediate  # a deferred transaction that has not written
         conn.info["sqlite_wrote"] = False
 
@@ -142,13 +145,96 @@ def configure_sqlite(engine: Engine, busy_timeout_ms: int = 15000) -> None:
             conn.info["sqlite_wrote"] = True
 
 
+def ping_when_idle(engine: Engine, idle_seconds: float = 1.0) -> None:
+    """Pessimistic disconnect handling without a round trip on every checkout.
+
+    `pool_pre_ping` pings the server each time a connection leaves the pool: one extra round
+    trip per request on PostgreSQL. A connection returned less than `idle_seconds` ago was
+    working then, so only one that has sat idle longer is pinged; a dead one is replaced (the
+    pool retries the checkout) exactly as pre-ping would. Under load connections come back
+    within milliseconds and the ping disappears; after a quiet spell the first request pings."""
+    import time
+
+    from sqlalchemy import exc
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_conn, record):
+        record.info["returned_at"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_conn, record, _proxy):
+        returned = record.info.get("returned_at")
+        if returned is None or time.monotonic() - returned < idle_seconds:
+            return  # fresh from connect(), or back in the pool a moment ago
+        try:
+            engine.dialect.do_ping(dbapi_conn)
+        except engine.dialect.loaded_dbapi.Error as err:
+            # As pre-ping does: the server went away, so every pooled connection is suspect.
+            raise exc.InvalidatePoolError(f"ping on checkout failed: {err}") from err
+
+
+_LOCKING_SELECT = re.compile(r"\bFOR\s+(UPDATE|SHARE|NO\s+KEY\s+UPDATE|KEY\s+SHARE)\b", re.I)
+
+
+def _plain_select(statement: str) -> bool:
+    head = statement.lstrip()[:6].upper()
+    return head == "SELECT" and not _LOCKING_SELECT.search(statement)
+
+
+def configure_postgresql(engine: Engine) -> None:
+    """A web request's reads without BEGIN and ROLLBACK: two round trips fewer a request.
+
+    Outside unit_of_work a web request only reads (reads_deferred, as on SQLite). Its
+    connection runs in autocommit while it only runs plain SELECTs: under READ COMMITTED, the
+    only level the app uses, every statement takes its own snapshot inside a transaction
+    too, so the rows read are the same; what goes away is psycopg's BEGIN before the first
+    query and the ROLLBACK at the end of the request. The first statement that is not a plain
+    SELECT (a write, a row lock, a savepoint, a server-side cursor) ends autocommit before it
+    runs, so from there on it is one transaction, rolled back at the end of the request as
+    before; unit_of_work ends autocommit on its connection before the use case
+    (_restart_as_writer)."""
+
+    @event.listens_for(engine, "checkout")
+    def _reader(dbapi_conn, record, _proxy):
+        if not _begin_immediate.get() and not dbapi_conn.autocommit:
+            dbapi_conn.autocommit = True
+            record.info["pg_reader"] = True
+
+    @event.listens_for(engine, "checkin")
+    def _back(dbapi_conn, record):
+        reader = record.info.pop("pg_reader", False)
+        if reader and dbapi_conn is not None and dbapi_conn.autocommit and not dbapi_conn.closed:
+            dbapi_conn.autocommit = False
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _first_write(conn, cursor, statement, _params, _context, _executemany):
+        # A server-side cursor (yield_per, streamed CSVs) is DECLAREd: only in a transaction.
+        streamed = getattr(cursor, "name", None) is not None
+        if conn.info.get("pg_reader") and (streamed or not _plain_select(statement)):
+            _end_autocommit(conn)
+
+
+def _end_autocommit(conn) -> None:
+    """From now on this connection's statements run in one transaction (PostgreSQL reader)."""
+    dbapi_conn = conn.connection.driver_connection
+    if dbapi_conn.autocommit:
+        dbapi_conn.autocommit = False
+
+
 def _restart_as_writer(session) -> None:
     """SQLite: if the session is in a deferred (reading) transaction that has written nothing,
     end it so that the unit of work starts afresh with BEGIN IMMEDIATE. In WAL mode a deferred
     transaction cannot safely become a writer: if another connection committed since it began,
     its first write fails at once (SQLITE_BUSY_SNAPSHOT) instead of waiting. Objects loaded
     before are expired and reload under the write lock, so the use case sees current data."""
-    if not session.in_transaction() or session.new or session.dirty or session.deleted:
+    if not session.in_transaction():
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        conn = session.connection()
+        if conn.info.get("pg_reader"):
+            _end_autocommit(conn)  # the use case is one transaction from its first statement
+        return
+    if session.new or session.dirty or session.deleted:
         return
     if session.get_bind().dialect.name != "sqlite":
         return

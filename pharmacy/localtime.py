@@ -8,11 +8,20 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flask import current_app, has_app_context
+from flask import current_app, g, has_app_context
 
 
 def zone() -> tzinfo:
-    name = current_app.config.get("TIMEZONE") if has_app_context() else None
+    if not has_app_context():
+        return _zone(None)
+    # Once per request (or app context): a page lists up to a hundred timestamps.
+    tz = g.get("_local_zone")
+    if tz is None:
+        tz = g._local_zone = _zone(current_app.config.get("TIMEZONE"))
+    return tz
+
+
+def _zone(name: str | None) -> tzinfo:
     if name:
         try:
             return ZoneInfo(name)
@@ -26,6 +35,20 @@ def local(value: datetime) -> datetime:
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value.astimezone(zone())
+
+
+def local_text(value, tz: tzinfo | None = None) -> str:
+    """What the `dt` filter prints: a timestamp in the local zone to the minute, a date as
+    YYYY-MM-DD, nothing for None."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value.astimezone(tz or zone()).strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
 
 
 def local_day(value: datetime) -> date:

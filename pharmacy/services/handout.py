@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from labels import LabelError
@@ -166,13 +166,17 @@ def final_check(
     return row
 
 
+_LATEST_CHECK = (  # built once: the order page asks on every view of a checked order
+    select(FinalCheck)
+    .where(FinalCheck.order_id == bindparam("order_id"))
+    .order_by(FinalCheck.id.desc())
+    .limit(1)
+)
+_HANDOUT = select(Handout).where(Handout.order_id == bindparam("order_id"))
+
+
 def latest_check(session: Session, order: Order) -> FinalCheck | None:
-    return session.scalar(
-        select(FinalCheck)
-        .where(FinalCheck.order_id == order.id)
-        .order_by(FinalCheck.id.desc())
-        .limit(1)
-    )
+    return session.scalar(_LATEST_CHECK, {"order_id": order.id})
 
 
 @dataclass
@@ -333,7 +337,7 @@ def hand_out(session: Session, actor: User, order: Order, data: HandoutInput) ->
 
 
 def latest_handout(session: Session, order: Order) -> Handout | None:
-    return session.scalar(select(Handout).where(Handout.order_id == order.id))
+    return session.scalar(_HANDOUT, {"order_id": order.id})
 
 
 # --- plain views for the JSON API -------------------------------------------------------------

@@ -270,6 +270,13 @@ def cancel_open_orders(session: Session, actor: User, rx: Prescription, reason: 
 # is bounded (keyset pages, capped counts). See docs/performance.md.
 
 
+@functools.lru_cache(maxsize=4096)
+def _medicine(strength_mg: Decimal, dosage_form: str, dose_mg: Decimal) -> str:
+    # A handful of distinct strengths, forms and doses fill every list: worded once each.
+    strength = dosing.strength_text(strength_mg, dosing.unit_for(dosage_form))
+    return f"{strength} {dosage_form.replace('_', ' ')}, {dosing.mg_text(dose_mg)} a dose"
+
+
 class OrderRow(NamedTuple):
     """One order as the look-up and the queue board list it (a plain row, not an entity)."""
 
@@ -300,8 +307,7 @@ class OrderRow(NamedTuple):
     @property
     def medicine(self) -> str:
         """ "1 mg/mL oral solution, 4.5 mg a dose" (the queue and look-up lists)."""
-        form = self.dosage_form.replace("_", " ")
-        return f"{self.strength_text} {form}, {dosing.mg_text(self.dose_mg)} a dose"
+        return _medicine(self.strength_mg, self.dosage_form, self.dose_mg)
 
     @property
     def number(self) -> str:
@@ -533,15 +539,22 @@ def queue_order_for(roles: frozenset[str]) -> list[str]:
     return first + [s for s in OPEN_STATUSES if s not in first]
 
 
-def history(session: Session, order: Order) -> list[AuditEvent]:
-    rx_id = str(order.prescription_id)
-    stmt = select(AuditEvent).where(
+# Built once (bound parameters): building the select cost as much as running it.
+_HISTORY = (
+    select(AuditEvent)
+    .where(
         or_(
-            (AuditEvent.entity == "rx_order") & (AuditEvent.entity_id == str(order.id)),
-            (AuditEvent.entity == "prescription") & (AuditEvent.entity_id == rx_id),
+            (AuditEvent.entity == "rx_order") & (AuditEvent.entity_id == bindparam("order_id")),
+            (AuditEvent.entity == "prescription") & (AuditEvent.entity_id == bindparam("rx_id")),
         )
     )
-    return list(session.scalars(stmt.order_by(AuditEvent.id)))
+    .order_by(AuditEvent.id)
+)
+
+
+def history(session: Session, order: Order) -> list[AuditEvent]:
+    params = {"order_id": str(order.id), "rx_id": str(order.prescription_id)}
+    return list(session.scalars(_HISTORY, params))
 
 
 def order_dict(

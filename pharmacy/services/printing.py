@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import Integer, bindparam, func, select
 from sqlalchemy.orm import Session
 
 import labels
@@ -82,9 +82,19 @@ class Printed:
     job: print_queue.JobOutcome | None = None  # None: not sent (no printer set, or not asked)
 
 
+# Built once (bound parameters): building a select cost as much as running it.
+_DEFAULT_STOCK = select(PharmacyProfile.default_label_stock).limit(1)
+_HISTORY = (
+    select(LabelPrint)
+    .where(LabelPrint.entity == bindparam("entity"), LabelPrint.entity_id == bindparam("eid"))
+    .order_by(LabelPrint.id.desc())
+    .limit(bindparam("limit", type_=Integer))
+)
+
+
 def pharmacy_default_stock(session: Session) -> str:
-    row = session.scalar(select(PharmacyProfile).limit(1))
-    code = row.default_label_stock if row is not None else labels.DEFAULT_STOCK
+    # The one column (no profile, or a stock no longer known: the default stock).
+    code = session.scalar(_DEFAULT_STOCK)
     return code if code in labels.STOCKS else labels.DEFAULT_STOCK
 
 
@@ -113,14 +123,8 @@ def times_printed(session: Session, document: str, entity_id: int | str) -> int:
 
 
 def history(session: Session, entity: str, entity_id: int | str, limit: int = 20) -> list:
-    return list(
-        session.scalars(
-            select(LabelPrint)
-            .where(LabelPrint.entity == entity, LabelPrint.entity_id == str(entity_id))
-            .order_by(LabelPrint.id.desc())
-            .limit(limit)
-        )
-    )
+    params = {"entity": entity, "eid": str(entity_id), "limit": limit}
+    return list(session.scalars(_HISTORY, params))
 
 
 def _check_options(kind: DocumentKind, stock: str, options: PrintOptions) -> None:

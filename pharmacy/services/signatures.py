@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from ..domain import signatures as rules
@@ -104,17 +104,18 @@ def record(
     return row
 
 
-def for_record(session: Session, entity: str, entity_id: int | str) -> list[ElectronicSignature]:
-    return list(
-        session.scalars(
-            select(ElectronicSignature)
-            .where(
-                ElectronicSignature.entity == entity,
-                ElectronicSignature.entity_id == str(entity_id),
-            )
-            .order_by(ElectronicSignature.id)
-        )
+_FOR_RECORD = (  # built once: every record page asks
+    select(ElectronicSignature)
+    .where(
+        ElectronicSignature.entity == bindparam("entity"),
+        ElectronicSignature.entity_id == bindparam("eid"),
     )
+    .order_by(ElectronicSignature.id)
+)
+
+
+def for_record(session: Session, entity: str, entity_id: int | str) -> list[ElectronicSignature]:
+    return list(session.scalars(_FOR_RECORD, {"entity": entity, "eid": str(entity_id)}))
 
 
 def latest(

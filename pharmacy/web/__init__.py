@@ -63,3 +63,11 @@ def register_blueprints(app: Flask) -> None:
     from . import training
 
     app.register_blueprint(training.bp)
+
+
+def fixed_url(endpoint: str, **values) -> str:
+    """url_for for a URL that depends on nothing in the request, built once per application
+    root (the `fixed_url` template global, for views)."""
+    from flask import current_app
+
+    return current_app.extensions["fixed_url"](endpoint, **values)

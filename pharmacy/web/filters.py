@@ -1,8 +1,6 @@
-from datetime import date, datetime
-
 from flask import Flask
 
-from ..localtime import local
+from ..localtime import local_text
 
 
 def register_filters(app: Flask) -> None:
@@ -20,14 +18,13 @@ def register_filters(app: Flask) -> None:
 
     @app.template_filter("dt")
     def format_datetime(value):
-        if value is None:
-            return ""
-        if isinstance(value, datetime):
-            # Stored in UTC; read in the pharmacy's zone (PHARMACY_TIMEZONE).
-            return local(value).strftime("%Y-%m-%d %H:%M")
-        if isinstance(value, date):
-            return value.isoformat()
-        return str(value)
+        # Stored in UTC; read in the pharmacy's zone (PHARMACY_TIMEZONE).
+        return local_text(value)
+
+    from .order_rows import lookup_rows, queue_rows
+
+    app.add_template_global(queue_rows, "queue_rows")
+    app.add_template_global(lookup_rows, "lookup_rows")
 
     @app.template_filter("order_directions")
     def order_directions(order):
