@@ -29,7 +29,6 @@ from .. import audit, inventory
 
 SNAPSHOT_VERSION = 1
 DEFAULT_QC_SAMPLE = 10
-TRACE_LIMIT = 2000  # batches listed in a trace
 TRACE_PAGE = 100  # recipients per page of a trace (the CSV has them all)
 # Orders a batch may be started for (in compounding: its earlier batch was rejected).
 # Orders a batch may be started for. An order whose batch awaits the check (quality_check)
