@@ -468,10 +468,32 @@ def queue(
     return rows, (rows[-1].id if more and rows else None)
 
 
+# The queue board counts at most this many orders per status (shown as "1000+" beyond), so a
+# page view never counts an unbounded number of rows.
+COUNT_CAP = 1000
+
+
+def _capped_count(status: str):
+    """Open orders in one status, read from the (status, id) index up to `cap` entries."""
+    first = select(_O.c.id).where(_O.c.status == status).limit(bindparam("cap", type_=Integer))
+    return select(func.count()).select_from(first.subquery(f"c_{status}")).scalar_subquery()
+
+
+_COUNTS = select(*[_capped_count(s).label(s) for s in OPEN_STATUSES])
+
+
+def queue_counts(session: Session, cap: int | None = None) -> dict[str, int]:
+    """Open orders per status, each counted up to cap + 1 (more than `cap` means "cap+")."""
+    cap = COUNT_CAP if cap is None else cap
+    row = session.connection().execute(_COUNTS, {"cap": cap + 1}).one()
+    return dict(zip(OPEN_STATUSES, row, strict=True))
+
+
 @functools.cache
-def _board_statement(columns: int):
+def _board_statement(columns: int, counted: bool = False):
     """The first page of several queues in one statement: each queue's oldest ids (a bounded
-    index range on (status, id)), then those orders' rows."""
+    index range on (status, id)), then those orders' rows; `counted` adds every open status's
+    capped count to each row (computed once), so the board is one round trip, not two."""
     firsts = [
         select(_O.c.id)
         .where(_O.c.status == bindparam(f"status{i}"))
@@ -481,54 +503,57 @@ def _board_statement(columns: int):
         for i in range(columns)
     ]
     ids = union_all(*[select(q.c.id) for q in firsts])
-    return select(*_ROW_COLUMNS).select_from(_ROWS_FROM).where(_O.c.id.in_(ids)).order_by(_O.c.id)
+    counts = [_capped_count(s).label(f"n_{s}") for s in OPEN_STATUSES] if counted else []
+    return (
+        select(*_ROW_COLUMNS, *counts)
+        .select_from(_ROWS_FROM)
+        .where(_O.c.id.in_(ids))
+        .order_by(_O.c.id)
+    )
 
 
-def queue_board(
-    session: Session, statuses: list[str], limit: int = BOARD_ROWS
-) -> list[tuple[str, list[OrderRow], int | None]]:
+Board = list[tuple[str, list[OrderRow], int | None]]
+
+
+def queue_board(session: Session, statuses: list[str], limit: int = BOARD_ROWS) -> Board:
     """The first page of each queue, as queue() gives it, for many statuses in one query."""
+    return _board(session, statuses, limit, counted=False)[0]
+
+
+def queue_board_counted(
+    session: Session, statuses: list[str], limit: int = BOARD_ROWS, cap: int | None = None
+) -> tuple[Board, dict[str, int]]:
+    """queue_board and queue_counts together, in one statement while any queue has an order."""
+    cap = COUNT_CAP if cap is None else cap
+    board, counts = _board(session, statuses, limit, counted=True, cap=cap)
+    if counts is None:  # no row to carry the counts: the listed queues are empty, others may not be
+        counts = queue_counts(session, cap)
+    return board, counts
+
+
+def _board(session, statuses, limit, counted, cap=COUNT_CAP):
     for status in statuses:
         if status not in OPEN_STATUSES:
             raise ValidationFailed.single("status", f"{status!r} is not an open order status")
     params: dict = {f"status{i}": s for i, s in enumerate(statuses)}
     params["limit"] = limit + 1
+    if counted:
+        params["cap"] = cap + 1
+    width = len(_ROW_COLUMNS)
     by_status: dict[str, list[OrderRow]] = {s: [] for s in statuses}
-    for row in _rows(session, _board_statement(len(statuses)), params):
+    counts = None
+    for r in session.connection().execute(_board_statement(len(statuses), counted), params):
+        row = OrderRow._make(r[:width])
         by_status[row.status].append(row)
+        if counted and counts is None:
+            counts = dict(zip(OPEN_STATUSES, r[width:], strict=True))
     board = []
     for status in statuses:
         rows = by_status[status]
         more = len(rows) > limit
         rows = rows[:limit]
         board.append((status, rows, rows[-1].id if more and rows else None))
-    return board
-
-
-# The queue board counts at most this many orders per status (shown as "1000+" beyond), so a
-# page view never counts an unbounded number of rows.
-COUNT_CAP = 1000
-_COUNTS = select(
-    *[
-        select(func.count())
-        .select_from(
-            select(_O.c.id)
-            .where(_O.c.status == s)
-            .limit(bindparam("cap", type_=Integer))
-            .subquery(f"c_{s}")
-        )
-        .scalar_subquery()
-        .label(s)
-        for s in OPEN_STATUSES
-    ]
-)
-
-
-def queue_counts(session: Session, cap: int | None = None) -> dict[str, int]:
-    """Open orders per status, each counted up to cap + 1 (more than `cap` means "cap+")."""
-    cap = COUNT_CAP if cap is None else cap
-    row = session.connection().execute(_COUNTS, {"cap": cap + 1}).one()
-    return dict(zip(OPEN_STATUSES, row, strict=True))
+    return board, counts
 
 
 def queue_order_for(roles: frozenset[str]) -> list[str]:

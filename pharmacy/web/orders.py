@@ -56,7 +56,6 @@ def lookup():
 
 @bp.route("/queue")
 def queue():
-    counts = svc.queue_counts(db.session)
     only = request.args.get("status")
     after = request.args.get("after", type=int)
     if only is not None and only not in svc.OPEN_STATUSES:
@@ -67,8 +66,9 @@ def queue():
         mine.update(svc.ROLE_WORK.get(role, ()))
     if only:
         columns = [(only, *svc.queue(db.session, only, after))]
+        counts = svc.queue_counts(db.session)
     else:
-        columns = svc.queue_board(db.session, statuses)
+        columns, counts = svc.queue_board_counted(db.session, statuses)
     return render_template(
         "orders/queue.html",
         columns=columns,
@@ -128,7 +128,7 @@ def _show(
         moves=moves,
         needs_reason={t for t in moves if lifecycle.ORDER.reason_required(order.status, t)},
         events=svc.history(db.session, order),
-        form=form or TransitionForm(),
+        form=form or _FormWhenShown(TransitionForm),
         terms=svc.terms(order.prescription),
         recalled_batch=svc.recalled_batch(db.session, order) if order.status == "on_hold" else None,
         findings=findings,

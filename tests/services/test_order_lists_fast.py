@@ -85,6 +85,34 @@ def test_queue_counts_are_capped(people):
     assert orders.queue_counts(db.session, cap=1)["ready"] == 0
 
 
+def test_board_with_counts_is_one_statement_with_the_same_counts(people):
+    ctx, did, pids = people
+    statuses = orders.queue_order_for(frozenset({"pharmacist"}))
+    # No open order at all: no row carries the counts, so they are counted on their own.
+    board, counts = orders.queue_board_counted(db.session, ["verified"])
+    assert board == [("verified", [], None)] and counts == orders.queue_counts(db.session)
+    for _ in range(3):
+        _enter(ctx, pids["ellis"], did)
+    # Only the received queue has orders: a queue left off the board is still counted.
+    board, counts = orders.queue_board_counted(db.session, ["verified"])
+    assert board == [("verified", [], None)] and counts["received"] == 3
+    statements = []
+
+    def seen(_conn, _cursor, statement, *_rest):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        board, counts = orders.queue_board_counted(db.session, statuses, limit=2)
+        capped = orders.queue_board_counted(db.session, statuses, cap=1)[1]
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)
+    assert len(statements) == 2  # one each: rows and counts together
+    assert board == orders.queue_board(db.session, statuses, limit=2)
+    assert counts == orders.queue_counts(db.session) and counts["received"] == 3
+    assert capped == orders.queue_counts(db.session, cap=1) and capped["received"] == 2
+
+
 def test_a_signed_in_user_loads_with_one_query(ctx):
     token = accounts.start_session(db.session, ctx["staff"], None, None)
     db.session.commit()
