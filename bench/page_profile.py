@@ -1,0 +1,193 @@
+"""Where a page's time goes, in process: `python -m bench.page_profile [--db sqlite|postgresql]`.
+
+The HTTP figures of `make bench` say how fast a page is against its references; this says why.
+Each page is called through the application's WSGI entry point (no server, no client) with a
+signed-in cookie, many times in a row; for each it prints the time per request, the number of
+SQL statements and the time spent in them (cursor execute to fetch, as the driver reports
+it), and what is left: Python (Flask, the ORM, Jinja, our code). `--profile PATH` adds
+cProfile's top functions for one page. Uses the bench dataset `make bench` built.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import os
+import pstats
+import re
+import statistics
+import time
+import urllib.parse
+from dataclasses import dataclass
+
+from sqlalchemy import event
+
+from .__main__ import HERE, _pg_bench_url, _pg_url
+
+
+@dataclass
+class PageCost:
+    path: str
+    ms: float
+    statements: float
+    sql_ms: float
+
+    @property
+    def python_ms(self) -> float:
+        return self.ms - self.sql_ms
+
+
+def _signed_in_cookie(app, username: str, password: str) -> str:
+    client = app.test_client()
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    client.post("/login", data={"csrf_token": token, "username": username, "password": password})
+    client.get("/")  # as a browser would: the cookie now holds the CSRF secret too
+    return f"pharmacy_session={client.get_cookie('pharmacy_session').value}"
+
+
+class _Caller:
+    """Calls the WSGI app for one path as a server would, and checks it answers 200."""
+
+    def __init__(self, app, path: str, cookie: str):
+        from werkzeug.test import EnvironBuilder
+
+        self.app = app
+        url = urllib.parse.urlsplit(path)
+        builder = EnvironBuilder(path=url.path, query_string=url.query, headers={"Cookie": cookie})
+        self.environ = builder.get_environ()
+        self.status = ""
+
+    def _start(self, status, _headers, _exc=None):
+        self.status = status
+
+    def __call__(self) -> None:
+        body = self.app(dict(self.environ), self._start)
+        for _chunk in body:
+            pass
+        body.close()
+        if not self.status.startswith("200"):
+            raise RuntimeError(f"{self.environ['PATH_INFO']} answered {self.status}, not 200")
+
+
+class _SqlClock:
+    def __init__(self, engine):
+        self.engine, self.count, self.seconds = engine, 0, 0.0
+
+    def _before(self, conn, *_args):
+        conn.info["bench_t0"] = time.perf_counter()
+
+    def _after(self, conn, *_args):
+        self.count += 1
+        self.seconds += time.perf_counter() - conn.info.pop("bench_t0")
+
+    def __enter__(self):
+        event.listen(self.engine, "before_cursor_execute", self._before)
+        event.listen(self.engine, "after_cursor_execute", self._after)
+        return self
+
+    def __exit__(self, *exc):
+        event.remove(self.engine, "before_cursor_execute", self._before)
+        event.remove(self.engine, "after_cursor_execute", self._after)
+
+
+def measure(app, engine, path: str, cookie: str, n: int = 300, rounds: int = 3) -> PageCost:
+    call = _Caller(app, path, cookie)
+    for _ in range(20):
+        call()
+    times = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        for _ in range(n):
+            call()
+        times.append((time.perf_counter() - start) / n)
+    with _SqlClock(engine) as sql:
+        for _ in range(n):
+            call()
+    return PageCost(path, statistics.median(times) * 1000, sql.count / n, sql.seconds / n * 1000)
+
+
+def profile(app, path: str, cookie: str, n: int = 300, top: int = 25) -> str:
+    import io
+
+    call = _Caller(app, path, cookie)
+    prof = cProfile.Profile()
+    prof.enable()
+    for _ in range(n):
+        call()
+    prof.disable()
+    out = io.StringIO()
+    pstats.Stats(prof, stream=out).sort_stats("cumulative").print_stats(top)
+    return out.getvalue()
+
+
+def pages(app) -> list[str]:
+    """The pages `make bench` loads, one example of each shape, plus a page that only extends
+    the layout (what every HTML page pays for base.html)."""
+    from pharmacy.extensions import db
+    from pharmacy.models import Order, Patient, Prescription
+
+    with app.app_context():
+        rx = db.session.query(Prescription.rx_number).order_by(Prescription.id).first()[0]
+        name, dob, phone = (
+            db.session.query(Patient.name_key, Patient.date_of_birth, Patient.phone_digits)
+            .order_by(Patient.id)
+            .offset(499)
+            .first()
+        )
+        order_id = db.session.query(Order.id).order_by(Order.id).offset(4999).first()[0]
+        db.session.rollback()
+    q = urllib.parse.quote_plus
+    prefix = name[: name.index(" ") + 3] if " " in name else name
+    return [
+        "/bench/empty",
+        "/bench/layout",
+        "/orders/queue",
+        "/orders/queue?status=verified",
+        f"/orders/?q={q(rx)}",
+        f"/orders/?q={q(prefix)}",
+        f"/orders/?q={dob.isoformat()}",
+        f"/orders/?q={phone[-7:]}",
+        f"/orders/{order_id}",
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.page_profile")
+    parser.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument(
+        "--orders", type=int, default=int(os.environ.get("BENCH_ORDERS", 1_000_000))
+    )
+    parser.add_argument("-n", type=int, default=300, help="requests per round (3 rounds)")
+    parser.add_argument("--profile", metavar="PATH", help="also print cProfile's top functions")
+    args = parser.parse_args()
+    if args.db == "sqlite":
+        url = f"sqlite:///{HERE / f'bench-{args.orders}.db'}"
+    else:
+        pg = _pg_url() or parser.error("--db postgresql needs TEST_DATABASE_URL or DATABASE_URL")
+        url = _pg_bench_url(pg, args.orders)
+    os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("SECRET_KEY", "bench-secret-" + "x" * 40)
+    from pharmacy.demo import DEMO_PASSWORD
+    from pharmacy.extensions import db
+
+    from .app_wsgi import app
+
+    with app.app_context():
+        engine = db.engine
+    cookie = _signed_in_cookie(app, "pharmacist", DEMO_PASSWORD)
+    costs = [measure(app, engine, p, cookie, n=args.n) for p in pages(app)]
+    empty = costs[0].ms
+    print(f"{args.db}, {args.orders:,} orders: in process, median of 3 rounds of {args.n}")
+    print(f"{'page':<34} {'ms':>6} {'x empty':>8} {'SQL':>4} {'SQL ms':>7} {'Python ms':>10}")
+    for c in costs:
+        print(
+            f"{c.path[:34]:<34} {c.ms:6.3f} {c.ms / empty:8.2f} {c.statements:4.0f} "
+            f"{c.sql_ms:7.3f} {c.python_ms:10.3f}"
+        )
+    if args.profile:
+        print(profile(app, args.profile, cookie, n=args.n))
+
+
+if __name__ == "__main__":
+    main()
