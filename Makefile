@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export FLASK_APP := pharmacy
 
-.PHONY: run test lint format bench clean-db
+.PHONY: run test lint format bench bench-profile clean-db
 
 # The first install takes a few minutes: each step says what it does and pip shows its progress.
 $(STAMP): pyproject.toml
@@ -40,6 +40,11 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# Where each page's time goes, in process, on the dataset `make bench` built (DB=postgresql too).
+DB ?= sqlite
+bench-profile: $(STAMP)
+	$(BIN)/python -m bench.page_profile --db $(DB)
 
 clean-db:
 	rm -f instance/pharmacy.db instance/pharmacy.db-wal instance/pharmacy.db-shm
