@@ -75,6 +75,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     # MAX_CONTENT_LENGTH (up to ATTACHMENT_MAX_BYTES).
     app.before_request(allow_attachment_size)
     csrf.init_app(app)
+    from .web.csrf_token import install as install_csrf_token
+
+    install_csrf_token(app)
     _init_login(app)
 
     with app.app_context():
