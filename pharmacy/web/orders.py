@@ -64,11 +64,12 @@ def queue():
     mine = set()
     for role in current_user.roles:
         mine.update(svc.ROLE_WORK.get(role, ()))
-    if only:
+    if only and after:
         columns = [(only, *svc.queue(db.session, only, after))]
         counts = svc.queue_counts(db.session)
-    else:
-        columns, counts = svc.queue_board_counted(db.session, statuses)
+    else:  # a queue's first page is the board's statement for one status: rows and counts
+        limit = svc.PAGE_SIZE if only else svc.BOARD_ROWS
+        columns, counts = svc.queue_board_counted(db.session, statuses, limit)
     return render_template(
         "orders/queue.html",
         columns=columns,

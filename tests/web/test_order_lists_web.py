@@ -71,3 +71,31 @@ def test_order_page_reads_in_a_few_statements_and_shows_the_order(app, as_role, 
     # print; electronic signatures (added with e-signatures). A lazy load per relationship
     # made it eleven before the final check existed.
     assert len(selects) <= 9, selects
+
+
+def test_one_queue_reads_its_rows_and_counts_in_one_statement(app, as_role, two_orders):
+    from sqlalchemy import event
+
+    pharmacist = as_role("pharmacist")
+    selects = []
+
+    def count(conn, cursor, statement, *args):
+        selects.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        first = pharmacist.get("/orders/queue?status=received").get_data(as_text=True)
+        statements_first = len(selects)
+        more = pharmacist.get(f"/orders/queue?status=received&after={two_orders[0]}")
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert statements_first == 2  # the session row; the queue's page with every count
+    assert "Received — to verify: 2" in first and "(2)" in first
+    assert first.count('title="Open the prescription to verify it"') == 2
+    # Later pages read the page after the cursor, then the counts
+    assert len(selects) - statements_first == 3
+    html = more.get_data(as_text=True)
+    assert more.status_code == 200 and "Received — to verify: 2" in html
+    assert html.count('title="Open the prescription to verify it"') == 1
