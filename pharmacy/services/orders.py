@@ -397,7 +397,7 @@ def _lookup_statement(kind: str, shape: tuple, before: bool, dialect: str = "pos
 
 
 def _status_param(name: str):
-    """A status written into the statement's text, not sent as a parameter (see _INLINE)."""
+    """A status written into the statement's text, not sent as a parameter (see below)."""
     return bindparam(name, type_=String, literal_execute=True)
 
 
@@ -460,9 +460,7 @@ def lookup(session: Session, q: str, before: int | None = None, limit: int = PAG
         return Page([], None)
     # The request's connection names the dialect: Flask-SQLAlchemy's get_bind costs as much as
     # a tenth of an Rx number look-up.
-    connection = session.connection()
-    stmt, params = lookup_statement(q, connection.dialect.name, before, limit)
-    rows = [OrderRow._make(r) for r in connection.execute(stmt, params).all()]
+    rows = _rows(session, *lookup_statement(q, session.connection().dialect.name, before, limit))
     more = len(rows) > limit
     rows = rows[:limit]
     return Page(rows, rows[-1].id if more and rows else None)
@@ -509,10 +507,10 @@ def queue_counts(session: Session, cap: int | None = None) -> dict[str, int]:
 
 
 @functools.cache
-def _board_statement(columns: int, counted: bool = False):
+def _board_statement(columns: int):
     """The first page of several queues in one statement: each queue's oldest ids (a bounded
-    index range on (status, id)), then those orders' rows; `counted` adds every open status's
-    capped count to each row (computed once), so the board is one round trip, not two."""
+    index range on (status, id)), then those orders' rows, each carrying every open status's
+    capped count (computed once): the board is one round trip."""
     firsts = [
         select(_O.c.id)
         .where(_O.c.status == _status_param(f"status{i}"))
@@ -522,7 +520,7 @@ def _board_statement(columns: int, counted: bool = False):
         for i in range(columns)
     ]
     ids = union_all(*[select(q.c.id) for q in firsts])
-    counts = [_capped_count(s).label(f"n_{s}") for s in OPEN_STATUSES] if counted else []
+    counts = [_capped_count(s).label(f"n_{s}") for s in OPEN_STATUSES]
     return (
         select(*_ROW_COLUMNS, *counts)
         .select_from(_ROWS_FROM)
@@ -534,38 +532,27 @@ def _board_statement(columns: int, counted: bool = False):
 Board = list[tuple[str, list[OrderRow], int | None]]
 
 
-def queue_board(session: Session, statuses: list[str], limit: int = BOARD_ROWS) -> Board:
-    """The first page of each queue, as queue() gives it, for many statuses in one query."""
-    return _board(session, statuses, limit, counted=False)[0]
-
-
-def queue_board_counted(
+def queue_board(
     session: Session, statuses: list[str], limit: int = BOARD_ROWS, cap: int | None = None
 ) -> tuple[Board, dict[str, int]]:
-    """queue_board and queue_counts together, in one statement while any queue has an order."""
-    cap = COUNT_CAP if cap is None else cap
-    board, counts = _board(session, statuses, limit, counted=True, cap=cap)
-    if counts is None:  # no row to carry the counts: the listed queues are empty, others may not be
-        counts = queue_counts(session, cap)
-    return board, counts
-
-
-def _board(session, statuses, limit, counted, cap=COUNT_CAP):
+    """The first page of each queue, as queue() gives it, and queue_counts(), in one query
+    while any listed queue has an order."""
     for status in statuses:
         if status not in OPEN_STATUSES:
             raise ValidationFailed.single("status", f"{status!r} is not an open order status")
+    cap = COUNT_CAP if cap is None else cap
     params: dict = {f"status{i}": s for i, s in enumerate(statuses)}
-    params["limit"] = limit + 1
-    if counted:
-        params["cap"] = cap + 1
+    params.update(limit=limit + 1, cap=cap + 1)
     width = len(_ROW_COLUMNS)
     by_status: dict[str, list[OrderRow]] = {s: [] for s in statuses}
     counts = None
-    for r in session.connection().execute(_board_statement(len(statuses), counted), params):
+    for r in session.connection().execute(_board_statement(len(statuses)), params):
         row = OrderRow._make(r[:width])
         by_status[row.status].append(row)
-        if counted and counts is None:
+        if counts is None:
             counts = dict(zip(OPEN_STATUSES, r[width:], strict=True))
+    if counts is None:  # no row to carry the counts: the listed queues are empty, others may not be
+        counts = queue_counts(session, cap)
     board = []
     for status in statuses:
         rows = by_status[status]

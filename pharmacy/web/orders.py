@@ -69,7 +69,7 @@ def queue():
         counts = svc.queue_counts(db.session)
     else:  # a queue's first page is the board's statement for one status: rows and counts
         limit = svc.PAGE_SIZE if only else svc.BOARD_ROWS
-        columns, counts = svc.queue_board_counted(db.session, statuses, limit)
+        columns, counts = svc.queue_board(db.session, statuses, limit)
     return render_template(
         "orders/queue.html",
         columns=columns,

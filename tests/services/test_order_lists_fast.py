@@ -66,11 +66,11 @@ def test_queue_board_gives_each_queue_its_first_page(people):
     ctx, did, pids = people
     for _ in range(3):
         _enter(ctx, pids["ellis"], did)
-    board = orders.queue_board(db.session, ["verified", "received"], limit=2)
+    board, _counts = orders.queue_board(db.session, ["verified", "received"], limit=2)
     assert [status for status, _rows, _next in board] == ["verified", "received"]
     for status, rows, next_after in board:
         assert (rows, next_after) == orders.queue(db.session, status, limit=2)
-    [(_s, received, cursor)] = orders.queue_board(db.session, ["received"], limit=2)
+    [(_s, received, cursor)], _counts = orders.queue_board(db.session, ["received"], limit=2)
     assert len(received) == 2 and cursor == received[-1].id
     with pytest.raises(Exception, match="not an open order status"):
         orders.queue_board(db.session, ["dispensed"])
@@ -89,12 +89,12 @@ def test_board_with_counts_is_one_statement_with_the_same_counts(people):
     ctx, did, pids = people
     statuses = orders.queue_order_for(frozenset({"pharmacist"}))
     # No open order at all: no row carries the counts, so they are counted on their own.
-    board, counts = orders.queue_board_counted(db.session, ["verified"])
+    board, counts = orders.queue_board(db.session, ["verified"])
     assert board == [("verified", [], None)] and counts == orders.queue_counts(db.session)
     for _ in range(3):
         _enter(ctx, pids["ellis"], did)
     # Only the received queue has orders: a queue left off the board is still counted.
-    board, counts = orders.queue_board_counted(db.session, ["verified"])
+    board, counts = orders.queue_board(db.session, ["verified"])
     assert board == [("verified", [], None)] and counts["received"] == 3
     statements = []
 
@@ -103,12 +103,12 @@ def test_board_with_counts_is_one_statement_with_the_same_counts(people):
 
     event.listen(db.engine, "before_cursor_execute", seen)
     try:
-        board, counts = orders.queue_board_counted(db.session, statuses, limit=2)
-        capped = orders.queue_board_counted(db.session, statuses, cap=1)[1]
+        board, counts = orders.queue_board(db.session, statuses, limit=2)
+        capped = orders.queue_board(db.session, statuses, cap=1)[1]
     finally:
         event.remove(db.engine, "before_cursor_execute", seen)
     assert len(statements) == 2  # one each: rows and counts together
-    assert board == orders.queue_board(db.session, statuses, limit=2)
+    assert board == [(s, *orders.queue(db.session, s, limit=2)) for s in statuses]
     assert counts == orders.queue_counts(db.session) and counts["received"] == 3
     assert capped == orders.queue_counts(db.session, cap=1) and capped["received"] == 2
 
@@ -159,7 +159,7 @@ def test_lookups_use_indexes_on_sqlite(people, backend):
     queue = _literal(orders._queue_statement(False), status="verified", limit=26)
     assert "ix_rx_order_status_id (status=?)" in _plan(queue)
     statuses = {f"status{i}": s for i, s in enumerate(orders.OPEN_STATUSES[:6])}
-    board = _literal(orders._board_statement(6), **statuses, limit=11)
+    board = _literal(orders._board_statement(6), **statuses, limit=11, cap=1001)
     assert "SCAN rx_order" not in _plan(board)
 
 
@@ -181,7 +181,7 @@ def test_queue_statements_reuse_one_plan_on_postgresql(people, backend):
     _enter(ctx, pids["ellis"], did)
     statuses = list(orders.OPEN_STATUSES)
     for _ in range(14):  # psycopg prepares on the 5th run; PostgreSQL plans 5 times afresh
-        orders.queue_board_counted(db.session, statuses)
+        orders.queue_board(db.session, statuses)
         orders.queue(db.session, "received")
     plans = db.session.execute(
         text(
