@@ -21,20 +21,33 @@ import urllib.parse
 from dataclasses import dataclass
 
 from sqlalchemy import event
+from sqlalchemy.engine.cursor import CursorFetchStrategy
 
 from .__main__ import HERE, _pg_bench_url, _pg_url
 
 
 @dataclass
 class PageCost:
+    """Per request, in ms. `user_ms` is the sign-in check (the session row, user and roles, with
+    its statement) and `render_ms` the templates (with any statement run while rendering);
+    `sql_ms` counts every statement, wherever it ran, and `view_sql_ms` those of neither."""
+
     path: str
     ms: float
     statements: float
     sql_ms: float
+    user_ms: float = 0.0
+    render_ms: float = 0.0
+    view_sql_ms: float = 0.0
 
     @property
     def python_ms(self) -> float:
         return self.ms - self.sql_ms
+
+    @property
+    def other_ms(self) -> float:
+        """Flask, the hooks, the view's own Python and the ORM outside sign-in and rendering."""
+        return self.ms - self.user_ms - self.render_ms - self.view_sql_ms
 
 
 def _signed_in_cookie(app, username: str, password: str) -> str:
@@ -70,28 +83,95 @@ class _Caller:
             raise RuntimeError(f"{self.environ['PATH_INFO']} answered {self.status}, not 200")
 
 
-class _SqlClock:
-    def __init__(self, engine):
-        self.engine, self.count, self.seconds = engine, 0, 0.0
+_FETCHES = ("fetchone", "fetchmany", "fetchall")
+
+
+class _Clock:
+    """Times, while in use, every statement and the two phases of a request that every page
+    has: the sign-in check (Flask-Login's user loader) and template rendering (Flask's
+    template signals). A statement is counted in the phase it runs in.
+
+    A statement's time runs from the cursor's execute to its last fetch: SQLite computes rows
+    as they are fetched (a board's counts and joins run during its fetches, after execute
+    returns), so the driver's fetches are timed too (SQLAlchemy's default cursor strategy)."""
+
+    def __init__(self, app, engine):
+        from pharmacy.extensions import login_manager
+
+        self.app, self.engine, self.login_manager = app, engine, login_manager
+        self.count, self.sql = 0, 0.0
+        self.phase_time = {"user": 0.0, "render": 0.0}
+        self.phase_sql = {"user": 0.0, "render": 0.0, None: 0.0}
+        self._phase: str | None = None
+        self._render_start: list[float] = []
 
     def _before(self, conn, *_args):
         conn.info["bench_t0"] = time.perf_counter()
 
     def _after(self, conn, *_args):
+        elapsed = time.perf_counter() - conn.info.pop("bench_t0")
         self.count += 1
-        self.seconds += time.perf_counter() - conn.info.pop("bench_t0")
+        self.sql += elapsed
+        self.phase_sql[self._phase] += elapsed
+
+    def _fetching(self, original):
+        def fetch(strategy, *args, **kwargs):
+            start = time.perf_counter()
+            try:
+                return original(strategy, *args, **kwargs)
+            finally:
+                elapsed = time.perf_counter() - start
+                self.sql += elapsed
+                self.phase_sql[self._phase] += elapsed
+
+        return fetch
+
+    def _load_user(self, *args):
+        start, self._phase = time.perf_counter(), "user"
+        try:
+            return self._loader(*args)
+        finally:
+            self._phase = None
+            self.phase_time["user"] += time.perf_counter() - start
+
+    def _render_begins(self, _app, **_extra):
+        self._render_start.append(time.perf_counter())
+        self._phase = "render"
+
+    def _render_ends(self, _app, **_extra):
+        self.phase_time["render"] += time.perf_counter() - self._render_start.pop()
+        if not self._render_start:
+            self._phase = None
 
     def __enter__(self):
+        from flask import before_render_template, template_rendered
+
         event.listen(self.engine, "before_cursor_execute", self._before)
         event.listen(self.engine, "after_cursor_execute", self._after)
+        before_render_template.connect(self._render_begins, self.app)
+        template_rendered.connect(self._render_ends, self.app)
+        self._loader = self.login_manager._user_callback
+        self.login_manager._user_callback = self._load_user
+        self._fetches = {name: getattr(CursorFetchStrategy, name) for name in _FETCHES}
+        for name, original in self._fetches.items():
+            setattr(CursorFetchStrategy, name, self._fetching(original))
         return self
 
     def __exit__(self, *exc):
+        from flask import before_render_template, template_rendered
+
         event.remove(self.engine, "before_cursor_execute", self._before)
         event.remove(self.engine, "after_cursor_execute", self._after)
+        before_render_template.disconnect(self._render_begins, self.app)
+        template_rendered.disconnect(self._render_ends, self.app)
+        self.login_manager._user_callback = self._loader
+        for name, original in self._fetches.items():
+            setattr(CursorFetchStrategy, name, original)
 
 
 def measure(app, engine, path: str, cookie: str, n: int = 300, rounds: int = 3) -> PageCost:
+    """The median time of `rounds` rounds of `n` calls, then one more round with the clock on:
+    its statements and phases, scaled to the median (the clock costs a little itself)."""
     call = _Caller(app, path, cookie)
     for _ in range(20):
         call()
@@ -101,10 +181,27 @@ def measure(app, engine, path: str, cookie: str, n: int = 300, rounds: int = 3) 
         for _ in range(n):
             call()
         times.append((time.perf_counter() - start) / n)
-    with _SqlClock(engine) as sql:
+    with _Clock(app, engine) as clock:
+        start = time.perf_counter()
         for _ in range(n):
             call()
-    return PageCost(path, statistics.median(times) * 1000, sql.count / n, sql.seconds / n * 1000)
+        clocked = time.perf_counter() - start
+    ms = statistics.median(times) * 1000
+    # The phases' share of the clocked round, applied to the unclocked median.
+    share = ms / (clocked * 1000 / n) if clocked else 1.0
+
+    def per_request(seconds: float) -> float:
+        return seconds / n * 1000 * min(share, 1.0)
+
+    return PageCost(
+        path,
+        ms,
+        clock.count / n,
+        clock.sql / n * 1000,
+        user_ms=per_request(clock.phase_time["user"]),
+        render_ms=per_request(clock.phase_time["render"]),
+        view_sql_ms=per_request(clock.phase_sql[None]),
+    )
 
 
 def profile(app, path: str, cookie: str, n: int = 300, top: int = 25) -> str:
@@ -179,12 +276,21 @@ def main() -> None:
     costs = [measure(app, engine, p, cookie, n=args.n) for p in pages(app)]
     empty = costs[0].ms
     print(f"{args.db}, {args.orders:,} orders: in process, median of 3 rounds of {args.n}")
-    print(f"{'page':<34} {'ms':>6} {'x empty':>8} {'SQL':>4} {'SQL ms':>7} {'Python ms':>10}")
+    print(
+        f"{'page':<34} {'ms':>6} {'x empty':>8} {'SQL':>4} {'SQL ms':>7} {'Python ms':>10}"
+        f" {'sign-in':>8} {'view SQL':>9} {'render':>7} {'other':>6}"
+    )
     for c in costs:
         print(
             f"{c.path[:34]:<34} {c.ms:6.3f} {c.ms / empty:8.2f} {c.statements:4.0f} "
-            f"{c.sql_ms:7.3f} {c.python_ms:10.3f}"
+            f"{c.sql_ms:7.3f} {c.python_ms:10.3f} {c.user_ms:8.3f} {c.view_sql_ms:9.3f}"
+            f" {c.render_ms:7.3f} {c.other_ms:6.3f}"
         )
+    print(
+        "sign-in: the user loader (session row, user, roles, with its statement); view SQL: the"
+        " other statements outside rendering; render: the templates; other: Flask, the hooks,"
+        " the view's Python and the ORM around its statements."
+    )
     if args.profile:
         print(profile(app, args.profile, cookie, n=args.n))
 
