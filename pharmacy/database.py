@@ -176,6 +176,10 @@ def ping_when_idle(engine: Engine, idle_seconds: float = 1.0) -> None:
 _LOCKING_SELECT = re.compile(r"\bFOR\s+(UPDATE|SHARE|NO\s+KEY\s+UPDATE|KEY\s+SHARE)\b", re.I)
 
 
+# Cached by the statement's text: the app runs a few hundred distinct statements, mostly the same
+# string object each time (SQLAlchemy's compiled cache), and the case-blind search cost 10 µs on
+# the session look-up's text and 50 µs on the queue board's, on every execution.
+@functools.lru_cache(maxsize=1024)
 def _plain_select(statement: str) -> bool:
     head = statement.lstrip()[:6].upper()
     return head == "SELECT" and not _LOCKING_SELECT.search(statement)

@@ -116,3 +116,43 @@ def test_a_streamed_read_runs_in_a_transaction(pg, pharmacy):
             db.session.rollback()
             reads_deferred(False)
             db.session.remove()
+
+
+def test_a_locking_select_starts_the_transaction_every_time(pg, pharmacy):
+    """The statement's classification is cached by its text: the second run of the same
+    locking select (its text from SQLAlchemy's compiled cache) must lock as the first did."""
+    locking = select(User.id).where(User.id == pharmacy["staff"]).with_for_update()
+    for _ in range(2):
+        with pg.test_request_context("/"):
+            reads_deferred(True)
+            try:
+                conn = _dbapi()
+                db.session.execute(select(User.id).limit(1)).all()
+                assert conn.autocommit
+                db.session.execute(locking).all()
+                assert not conn.autocommit
+                assert conn.info.transaction_status == TransactionStatus.INTRANS
+            finally:
+                db.session.rollback()
+                reads_deferred(False)
+                db.session.remove()
+
+
+@pytest.mark.parametrize(
+    ("statement", "plain"),
+    [
+        ("SELECT user_account.id FROM user_account", True),
+        ("  select 1", True),
+        ("SELECT id FROM lot WHERE id = %(id)s FOR UPDATE", False),
+        ("SELECT id FROM lot for no key update", False),
+        ("SELECT id FROM lot FOR\n  SHARE", False),
+        ("SELECT formula FROM formula", True),  # "FOR" inside a word is not a lock
+        ("UPDATE lot SET on_hand = 1", False),
+        ("SAVEPOINT sa_savepoint_1", False),
+    ],
+)
+def test_plain_selects_are_told_from_locks_and_writes(statement, plain):
+    from pharmacy.database import _plain_select
+
+    assert _plain_select(statement) is plain
+    assert _plain_select(statement) is plain  # from the cache
