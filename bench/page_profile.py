@@ -2,11 +2,12 @@
 
 The HTTP figures of `make bench` say how fast a page is against its references; this says why.
 Each page is called through the application's WSGI entry point (no server, no client) with a
-signed-in cookie, many times in a row; for each it prints the time per request, the number of
-SQL statements and the time spent in them (cursor execute to fetch, as the driver reports
-it), and what is left: Python (Flask, the ORM, Jinja, our code). `--profile PATH` adds
-cProfile's top functions for one page. Uses the bench dataset `make bench` built.
-"""
+signed-in cookie, the pages in turn over several rounds (as the HTTP bench does); for each it
+prints the time per request and its multiple of the signed-in empty page, the SQL statements
+and their time (cursor execute to last fetch), and where the time goes: the sign-in check, the
+view's statements, rendering, and the rest (Flask, the hooks, the view's own Python and the
+ORM). `--profile PATH` adds cProfile's top functions for one page. Uses the bench dataset
+`make bench` built."""
 
 from __future__ import annotations
 
@@ -39,6 +40,7 @@ class PageCost:
     user_ms: float = 0.0
     render_ms: float = 0.0
     view_sql_ms: float = 0.0
+    x_first: float = 1.0  # this page's time over the first page's, within a round
 
     @property
     def python_ms(self) -> float:
@@ -170,38 +172,58 @@ class _Clock:
 
 
 def measure(app, engine, path: str, cookie: str, n: int = 300, rounds: int = 3) -> PageCost:
-    """The median time of `rounds` rounds of `n` calls, then one more round with the clock on:
-    its statements and phases, scaled to the median (the clock costs a little itself)."""
-    call = _Caller(app, path, cookie)
-    for _ in range(20):
-        call()
-    times = []
+    """One page: see measure_pages."""
+    return measure_pages(app, engine, [path], cookie, n, rounds)[0]
+
+
+def measure_pages(
+    app, engine, paths: list[str], cookie: str, n: int = 300, rounds: int = 5
+) -> list[PageCost]:
+    """Each page's median time over `rounds` rounds of `n` calls, the pages taken in turn
+    within each round (so a slow spell of the shared machine falls on all of them alike), and
+    each page's time as a multiple of the first page's in the same round (median over rounds).
+    Then one more round with the clock on gives the statements and the phases, scaled to the
+    median (the clock costs a little itself)."""
+    calls = [_Caller(app, path, cookie) for path in paths]
+    for call in calls:
+        for _ in range(20):
+            call()
+    times: list[list[float]] = [[] for _ in calls]
+    ratios: list[list[float]] = [[] for _ in calls]
     for _ in range(rounds):
-        start = time.perf_counter()
-        for _ in range(n):
-            call()
-        times.append((time.perf_counter() - start) / n)
-    with _Clock(app, engine) as clock:
-        start = time.perf_counter()
-        for _ in range(n):
-            call()
-        clocked = time.perf_counter() - start
-    ms = statistics.median(times) * 1000
-    # The phases' share of the clocked round, applied to the unclocked median.
-    share = ms / (clocked * 1000 / n) if clocked else 1.0
+        this_round = [_timed(call, n) for call in calls]
+        for i, t in enumerate(this_round):
+            times[i].append(t)
+            ratios[i].append(t / this_round[0])
+    costs = []
+    for path, call, page_times, page_ratios in zip(paths, calls, times, ratios, strict=True):
+        with _Clock(app, engine) as clock:
+            clocked = _timed(call, n)
+        ms = statistics.median(page_times) * 1000
+        # The clocked round's figures, in proportion to the unclocked median.
+        scale = min(ms / (clocked * 1000), 1.0) / n * 1000
 
-    def per_request(seconds: float) -> float:
-        return seconds / n * 1000 * min(share, 1.0)
+        costs.append(
+            PageCost(
+                path,
+                ms,
+                clock.count / n,
+                clock.sql * scale,
+                user_ms=clock.phase_time["user"] * scale,
+                render_ms=clock.phase_time["render"] * scale,
+                view_sql_ms=clock.phase_sql[None] * scale,
+                x_first=statistics.median(page_ratios),
+            )
+        )
+    return costs
 
-    return PageCost(
-        path,
-        ms,
-        clock.count / n,
-        clock.sql / n * 1000,
-        user_ms=per_request(clock.phase_time["user"]),
-        render_ms=per_request(clock.phase_time["render"]),
-        view_sql_ms=per_request(clock.phase_sql[None]),
-    )
+
+def _timed(call: _Caller, n: int) -> float:
+    """Seconds per call, over n calls."""
+    start = time.perf_counter()
+    for _ in range(n):
+        call()
+    return (time.perf_counter() - start) / n
 
 
 def profile(app, path: str, cookie: str, n: int = 300, top: int = 25) -> str:
@@ -255,7 +277,8 @@ def main() -> None:
     parser.add_argument(
         "--orders", type=int, default=int(os.environ.get("BENCH_ORDERS", 1_000_000))
     )
-    parser.add_argument("-n", type=int, default=300, help="requests per round (3 rounds)")
+    parser.add_argument("-n", type=int, default=200, help="requests per page per round")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds, the pages in turn in each")
     parser.add_argument("--profile", metavar="PATH", help="also print cProfile's top functions")
     args = parser.parse_args()
     if args.db == "sqlite":
@@ -273,16 +296,18 @@ def main() -> None:
     with app.app_context():
         engine = db.engine
     cookie = _signed_in_cookie(app, "pharmacist", DEMO_PASSWORD)
-    costs = [measure(app, engine, p, cookie, n=args.n) for p in pages(app)]
-    empty = costs[0].ms
-    print(f"{args.db}, {args.orders:,} orders: in process, median of 3 rounds of {args.n}")
+    costs = measure_pages(app, engine, pages(app), cookie, n=args.n, rounds=args.rounds)
+    print(
+        f"{args.db}, {args.orders:,} orders: in process, median of {args.rounds} rounds of"
+        f" {args.n} requests a page, the pages in turn; x empty: median of the ratios within a round"
+    )
     print(
         f"{'page':<34} {'ms':>6} {'x empty':>8} {'SQL':>4} {'SQL ms':>7} {'Python ms':>10}"
         f" {'sign-in':>8} {'view SQL':>9} {'render':>7} {'other':>6}"
     )
     for c in costs:
         print(
-            f"{c.path[:34]:<34} {c.ms:6.3f} {c.ms / empty:8.2f} {c.statements:4.0f} "
+            f"{c.path[:34]:<34} {c.ms:6.3f} {c.x_first:8.2f} {c.statements:4.0f} "
             f"{c.sql_ms:7.3f} {c.python_ms:10.3f} {c.user_ms:8.3f} {c.view_sql_ms:9.3f}"
             f" {c.render_ms:7.3f} {c.other_ms:6.3f}"
         )
