@@ -52,20 +52,6 @@ def test_reads_open_no_transaction_and_a_write_outside_a_unit_of_work_is_rolled_
     assert _name(pg, uid) == "Staff User"
 
 
-def test_a_locking_select_starts_the_transaction(pg, pharmacy):
-    with pg.test_request_context("/"):
-        reads_deferred(True)
-        try:
-            conn = _dbapi()
-            db.session.execute(select(User.id).with_for_update().limit(1)).all()
-            assert not conn.autocommit
-            assert conn.info.transaction_status == TransactionStatus.INTRANS
-        finally:
-            db.session.rollback()
-            reads_deferred(False)
-            db.session.remove()
-
-
 def test_a_unit_of_work_in_a_reading_request_is_atomic(pg, pharmacy):
     uid, other = pharmacy["staff"], pharmacy["technician"]
     with pg.test_request_context("/"):
